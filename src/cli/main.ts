@@ -1,0 +1,53 @@
+// Ferry's CLI entry: parses the command line and dispatches to a command module.
+import { readFileSync } from "node:fs";
+
+interface Command {
+  summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+const commands: Record<string, Command> = {};
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function usage(): string {
+  const lines = [
+    "Usage: ferry <command> [options]",
+    "",
+    "Ferry links Kafka clusters: offset-exact replication, failover, DR drills, and an embedded broker.",
+    "",
+    "Commands:",
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`),
+    "",
+    "Options:",
+    "  --help, -h     show this help",
+    "  --version, -v  print Ferry's version",
+  ];
+  return lines.join("\n");
+}
+
+/** Runs the CLI with the given arguments and returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+    process.stdout.write(usage() + "\n");
+    return first === undefined ? 2 : 0;
+  }
+  if (first === "--version" || first === "-v") {
+    process.stdout.write(`ferry ${packageVersion()}\n`);
+    return 0;
+  }
+  const command = commands[first];
+  if (command === undefined) {
+    process.stderr.write(`ferry: unknown command '${first}'\n\n${usage()}\n`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+process.exitCode = await main(process.argv.slice(2));
