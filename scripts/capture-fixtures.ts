@@ -10,6 +10,7 @@ import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Kafka, CompressionTypes, logLevel } from "kafkajs";
+import { format, resolveConfig } from "prettier";
 import { startMockCluster } from "../test/helpers/mock-cluster.ts";
 import type { MockCluster } from "../test/helpers/mock-cluster.ts";
 import { SYSTEM_PYTHON } from "../test/helpers/peers.ts";
@@ -28,7 +29,13 @@ const LARGE_PAIR_BYTES = 32 * 1024;
 const RUN_TIMEOUT_MS = 60_000;
 const CODECS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
 /** Record batch attributes bits 0-2 for each codec. */
-const CODEC_ATTRIBUTE: Record<(typeof CODECS)[number], number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+const CODEC_ATTRIBUTE: Record<(typeof CODECS)[number], number> = {
+  none: 0,
+  gzip: 1,
+  snappy: 2,
+  lz4: 3,
+  zstd: 4,
+};
 
 const API_NAMES: Record<number, string> = {
   0: "Produce",
@@ -92,8 +99,10 @@ interface CompressedCapture {
 interface PeerResult {
   peer: string;
   file: string;
+  /** The frames kept for the fixture file. */
   frames: FixtureFrame[];
-  recorded: number;
+  /** Every frame recorded, kept or not. */
+  all: readonly RecordedFrame[];
 }
 
 // ---- running things -------------------------------------------------------------------
@@ -119,20 +128,24 @@ function run(command: string, args: readonly string[], input = ""): Promise<RunR
     child.once("close", (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolveRun({ stdout, stderr });
-      else rejectRun(new Error(`${command} ${args.join(" ")} exited with ${String(code ?? signal)}\n${stderr}`));
+      else
+        rejectRun(new Error(`${command} ${args.join(" ")} exited with ${String(code ?? signal)}\n${stderr}`));
     });
     child.stdin.end(input);
   });
 }
 
-async function withSession<T>(work: (session: Session) => Promise<T>): Promise<{ value: T; frames: RecordedFrame[] }> {
+async function withSession<T>(
+  work: (session: Session) => Promise<T>,
+): Promise<{ value: T; frames: RecordedFrame[] }> {
   const mock = await startMockCluster({ brokers: BROKERS, topics: [`${TOPIC}:${PARTITIONS}`] });
   const proxy = await startRecordingProxy({ upstreams: mock.bootstrap });
   const frames: RecordedFrame[] = [];
   try {
     const value = await work({ mock, proxy, frames });
     await settle(proxy, frames);
-    if (proxy.errors.length > 0) throw new AggregateError(proxy.errors, "the recording proxy failed to rewrite");
+    if (proxy.errors.length > 0)
+      throw new AggregateError(proxy.errors, "the recording proxy failed to rewrite");
     return { value, frames };
   } finally {
     await proxy.close();
@@ -153,7 +166,9 @@ function expectRecords(peer: string, got: readonly TestRecord[], want: readonly 
   const a = canon(got);
   const b = canon(want);
   if (a.length !== b.length || a.some((line, i) => line !== b[i])) {
-    throw new Error(`${peer} read back different records than it wrote:\n got ${a.join("\n     ")}\nwant ${b.join("\n     ")}`);
+    throw new Error(
+      `${peer} read back different records than it wrote:\n got ${a.join("\n     ")}\nwant ${b.join("\n     ")}`,
+    );
   }
 }
 
@@ -182,12 +197,17 @@ function parseKcatJson(stdout: string): TestRecord[] {
       const message = JSON.parse(line) as KcatMessage;
       const flat = message.headers ?? [];
       const headers: { key: string; value: string }[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) headers.push({ key: flat[i] ?? "", value: flat[i + 1] ?? "" });
+      for (let i = 0; i + 1 < flat.length; i += 2)
+        headers.push({ key: flat[i] ?? "", value: flat[i + 1] ?? "" });
       return { key: message.key ?? "", value: message.payload ?? "", headers };
     });
 }
 
-function kcatProduceArgs(bootstrap: string, records: readonly TestRecord[], extra: readonly string[]): string[] {
+function kcatProduceArgs(
+  bootstrap: string,
+  records: readonly TestRecord[],
+  extra: readonly string[],
+): string[] {
   const headers = records[0]?.headers ?? [];
   return [
     "-b",
@@ -228,14 +248,22 @@ async function captureKcat(server: string): Promise<{ result: PeerResult; compre
         codec,
         compressionAttribute: CODEC_ATTRIBUTE[codec],
         records,
-        produceRequests: produce.filter((f) => f.direction === "request").map((f) => toFixture("kcat", server, f)),
-        produceResponses: produce.filter((f) => f.direction === "response").map((f) => toFixture("kcat", server, f)),
+        produceRequests: produce
+          .filter((f) => f.direction === "request")
+          .map((f) => toFixture("kcat", server, f)),
+        produceResponses: produce
+          .filter((f) => f.direction === "response")
+          .map((f) => toFixture("kcat", server, f)),
       });
       written.push(...records);
     }
 
     const idempotent = recordsFor("kcat", "idempotent", 4, [["source", "kcat"]]);
-    await run("kcat", kcatProduceArgs(bootstrap, idempotent, ["-X", "enable.idempotence=true"]), kcatInput(idempotent));
+    await run(
+      "kcat",
+      kcatProduceArgs(bootstrap, idempotent, ["-X", "enable.idempotence=true"]),
+      kcatInput(idempotent),
+    );
     const transactional = recordsFor("kcat", "txn", 3, [["source", "kcat"]]);
     await run(
       "kcat",
@@ -338,7 +366,11 @@ async function capturePython(peer: string, script: string, server: string): Prom
       ["source", peer],
       ["lang", "python"],
     ]);
-    const { stdout } = await run(SYSTEM_PYTHON, ["-c", script, proxy.bootstrap, TOPIC], JSON.stringify(records));
+    const { stdout } = await run(
+      SYSTEM_PYTHON,
+      ["-c", script, proxy.bootstrap, TOPIC],
+      JSON.stringify(records),
+    );
     const lines = stdout.trim().split("\n");
     expectRecords(peer, JSON.parse(lines[lines.length - 1] ?? "[]") as TestRecord[], records);
   });
@@ -373,7 +405,12 @@ async function captureKafkajs(server: string): Promise<PeerResult> {
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({ topic: TOPIC, acks: -1, messages: plain.map(toMessage) });
-    await producer.send({ topic: TOPIC, acks: -1, compression: CompressionTypes.GZIP, messages: gzipped.map(toMessage) });
+    await producer.send({
+      topic: TOPIC,
+      acks: -1,
+      compression: CompressionTypes.GZIP,
+      messages: gzipped.map(toMessage),
+    });
     await producer.disconnect();
 
     const groupId = "ferry-capture-kafkajs";
@@ -383,7 +420,10 @@ async function captureKafkajs(server: string): Promise<PeerResult> {
     const want = plain.length + gzipped.length;
     const seen: TestRecord[] = [];
     await new Promise<void>((done, fail) => {
-      const timer = setTimeout(() => fail(new Error(`kafkajs consumed ${seen.length} of ${want} records`)), 30_000);
+      const timer = setTimeout(
+        () => fail(new Error(`kafkajs consumed ${seen.length} of ${want} records`)),
+        30_000,
+      );
       consumer
         .run({
           autoCommit: true,
@@ -410,7 +450,9 @@ async function captureKafkajs(server: string): Promise<PeerResult> {
     expectRecords("kafkajs", seen, [...plain, ...gzipped]);
 
     const offsets = await admin.fetchOffsets({ groupId, topics: [TOPIC] });
-    const committed = offsets.flatMap((t) => t.partitions).reduce((sum, p) => sum + Math.max(Number(p.offset), 0), 0);
+    const committed = offsets
+      .flatMap((t) => t.partitions)
+      .reduce((sum, p) => sum + Math.max(Number(p.offset), 0), 0);
     if (committed !== want) throw new Error(`kafkajs committed ${committed} offsets, expected ${want}`);
     await admin.fetchTopicOffsets(TOPIC);
     await admin.disconnect();
@@ -468,7 +510,8 @@ async function captureMockApiVersions(server: string): Promise<PeerResult> {
   const peer = "capture-script";
   const { frames } = await withSession(async ({ proxy }) => {
     const port = Number(proxy.bootstrap.split(",")[0]?.split(":")[1]);
-    for (let version = 0; version <= 3; version++) await exchange(port, apiVersionsRequest(version, 100 + version));
+    for (let version = 0; version <= 3; version++)
+      await exchange(port, apiVersionsRequest(version, 100 + version));
   });
   return selectFrames(peer, server, frames, "mock-api-versions.jsonl");
 }
@@ -505,12 +548,22 @@ interface Pair {
  * Keeps a modest, varied sample: identical exchanges once, then per API version first the
  * pairs with distinct requests, then those with distinct responses, small ones first.
  */
-function selectFrames(peer: string, server: string, frames: readonly RecordedFrame[], file = `${peer}.jsonl`): PeerResult {
+function selectFrames(
+  peer: string,
+  server: string,
+  frames: readonly RecordedFrame[],
+  file = `${peer}.jsonl`,
+): PeerResult {
   const responses = new Map<string, RecordedFrame>();
-  for (const f of frames) if (f.direction === "response") responses.set(`${f.connection}/${f.correlationId}`, f);
+  for (const f of frames)
+    if (f.direction === "response") responses.set(`${f.connection}/${f.correlationId}`, f);
   const pairs: Pair[] = frames
     .filter((f) => f.direction === "request")
-    .map((request, index) => ({ index, request, response: responses.get(`${request.connection}/${request.correlationId}`) }));
+    .map((request, index) => ({
+      index,
+      request,
+      response: responses.get(`${request.connection}/${request.correlationId}`),
+    }));
 
   const groups = new Map<string, Pair[]>();
   const seen = new Set<string>();
@@ -552,11 +605,18 @@ function selectFrames(peer: string, server: string, frames: readonly RecordedFra
     out.push(toFixture(peer, server, pair.request));
     if (pair.response) out.push(toFixture(peer, server, pair.response));
   }
-  return { peer, file, frames: out, recorded: frames.length };
+  return { peer, file, frames: out, all: frames };
 }
 
 async function writeJsonl(file: string, frames: readonly FixtureFrame[]): Promise<void> {
   await writeFile(join(FIXTURES, file), frames.map((f) => JSON.stringify(f)).join("\n") + "\n");
+}
+
+/** Writes a file the way the repo's prettier would, so a capture leaves `npm test` green. */
+async function writeFormatted(file: string, text: string): Promise<void> {
+  const path = join(FIXTURES, file);
+  const options = (await resolveConfig(path)) ?? {};
+  await writeFile(path, await format(text, { ...options, filepath: path }));
 }
 
 // ---- what the frames say (checked with Ferry's own codec, when it loads) --------------
@@ -566,7 +626,7 @@ interface Observation {
   notes: string[];
 }
 
-/** Lists non-zero error codes in responses and frames Ferry's codec cannot read yet. */
+/** Lists non-zero error codes in every recorded response, and frames Ferry's codec cannot read yet. */
 async function observe(results: readonly PeerResult[]): Promise<Observation> {
   // Loaded lazily so that a codec mid-rewrite cannot stop a capture.
   const codec = await import("../src/protocol/messages.ts").catch((error: unknown) =>
@@ -575,36 +635,42 @@ async function observe(results: readonly PeerResult[]): Promise<Observation> {
   if (codec instanceof Error) {
     return { decoded: 0, notes: [`Ferry's codec did not load, frames not checked: ${codec.message}`] };
   }
-  const notes = new Set<string>();
+  const notes = new Map<string, number>();
+  const note = (text: string): void => void notes.set(text, (notes.get(text) ?? 0) + 1);
   let decoded = 0;
   for (const result of results) {
-    for (const frame of result.frames) {
-      const payload = Buffer.from(frame.hex, "hex");
-      const what = `${result.file}: ${apiName(frame.apiKey)} v${frame.apiVersion} ${frame.direction}`;
+    for (const frame of result.all) {
+      const what = `${result.peer}: ${apiName(frame.apiKey)} v${frame.apiVersion} ${frame.direction}`;
       try {
         if (frame.direction === "request") {
-          codec.decodeRequest(payload);
+          codec.decodeRequest(frame.payload);
         } else {
-          const response = codec.decodeResponse(payload, frame.apiKey, frame.apiVersion);
+          const response = codec.decodeResponse(frame.payload, frame.apiKey, frame.apiVersion);
           const errors = errorCodes(response.body, "");
           if (response.version !== frame.apiVersion) errors.push(`answered in v${response.version}`);
-          if (errors.length > 0) notes.add(`${what} carries ${[...new Set(errors)].join(", ")}`);
+          if (errors.length > 0) note(`${what} carries ${[...new Set(errors)].join(", ")}`);
         }
         decoded++;
       } catch (error) {
-        notes.add(`${what} did not decode with Ferry's codec: ${error instanceof Error ? error.message : String(error)}`);
+        note(
+          `${what} did not decode with Ferry's codec: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }
   }
-  return { decoded, notes: [...notes] };
+  return {
+    decoded,
+    notes: [...notes].map(([text, count]) => (count > 1 ? `${text} (${count} frames)` : text)),
+  };
 }
 
 function errorCodes(value: unknown, path: string): string[] {
   if (Array.isArray(value)) return value.flatMap((item: unknown) => errorCodes(item, `${path}[]`));
-  if (value === null || typeof value !== "object") return [];
+  if (value === null || typeof value !== "object" || Buffer.isBuffer(value)) return [];
   const found: string[] = [];
   for (const [key, field] of Object.entries(value)) {
-    if (key === "errorCode" && typeof field === "number" && field !== 0) found.push(`${path}.errorCode=${field}`);
+    if (key === "errorCode" && typeof field === "number" && field !== 0)
+      found.push(`${path}.errorCode=${field}`);
     else found.push(...errorCodes(field, `${path}.${key}`));
   }
   return found;
@@ -627,9 +693,13 @@ function toolVersions(librdkafka: string): Record<string, string> {
     "-c",
     "import sys, confluent_kafka, kafka; print(sys.version.split()[0], confluent_kafka.version()[0], confluent_kafka.libversion()[0], kafka.__version__)",
   ]).split(/\s+/);
-  const kafkajs = (JSON.parse(readFileSync(join(ROOT, "node_modules", "kafkajs", "package.json"), "utf8")) as { version: string })
-    .version;
-  const debian = (name: string): string => commandOutput("dpkg-query", ["-W", "-f=${Version}", name]) || "not a Debian package";
+  const kafkajs = (
+    JSON.parse(readFileSync(join(ROOT, "node_modules", "kafkajs", "package.json"), "utf8")) as {
+      version: string;
+    }
+  ).version;
+  const debian = (name: string): string =>
+    commandOutput("dpkg-query", ["-W", "-f=${Version}", name]) || "not a Debian package";
   return {
     "librdkafka (mock cluster server)": `${librdkafka} (Debian librdkafka-dev ${debian("librdkafka-dev")})`,
     kcat: `${kcatVersion} (Debian kcat ${debian("kcat")})`,
@@ -642,7 +712,10 @@ function toolVersions(librdkafka: string): Record<string, string> {
 }
 
 function frameTable(results: readonly PeerResult[]): string {
-  const rows: string[] = ["| file | API | versions | requests | responses |", "| --- | --- | --- | --- | --- |"];
+  const rows: string[] = [
+    "| file | API | versions | requests | responses |",
+    "| --- | --- | --- | --- | --- |",
+  ];
   for (const result of results) {
     const byKey = new Map<number, { versions: Set<number>; requests: number; responses: number }>();
     for (const f of result.frames) {
@@ -654,13 +727,20 @@ function frameTable(results: readonly PeerResult[]): string {
     }
     for (const [apiKey, entry] of [...byKey].sort((a, b) => a[0] - b[0])) {
       const versions = [...entry.versions].sort((a, b) => a - b).join(", ");
-      rows.push(`| ${result.file} | ${apiKey} ${apiName(apiKey)} | ${versions} | ${entry.requests} | ${entry.responses} |`);
+      rows.push(
+        `| ${result.file} | ${apiKey} ${apiName(apiKey)} | ${versions} | ${entry.requests} | ${entry.responses} |`,
+      );
     }
   }
   return rows.join("\n");
 }
 
-function readme(server: string, versions: Record<string, string>, results: readonly PeerResult[], seen: Observation): string {
+function readme(
+  server: string,
+  versions: Record<string, string>,
+  results: readonly PeerResult[],
+  seen: Observation,
+): string {
   const versionLines = Object.entries(versions).map(([tool, version]) => `| ${tool} | ${version} |`);
   const notes = seen.notes.length > 0 ? seen.notes.map((note) => `- ${note}`) : ["- none"];
   return `# Golden frames
@@ -683,8 +763,12 @@ Generated by \`node scripts/capture-fixtures.ts\`; do not edit by hand.
   key hash) and the Produce request/response frames of that kcat run, which carry exactly
   those records. A test can decode the record batches in \`produceRequests\` and compare.
 - \`mock-api-versions.jsonl\`: the mock's answers to ApiVersions v0-v3 requests written by
-  the capture script (peer \`capture-script\`); v3 is answered with UNSUPPORTED_VERSION in
-  the v0 layout (KIP-511), since the 2.0.2 mock implements ApiVersions up to v2 only.
+  the capture script (peer \`capture-script\`). The 2.0.2 mock implements ApiVersions up to
+  v2 only, and its UNSUPPORTED_VERSION answer to v3 is malformed: after the error code it
+  writes a one-byte count 0x01 (a compact "empty array"), then one entry (ApiVersions
+  0-2), a tag-buffer byte and a throttle time. That is neither the v0 layout KIP-511 asks
+  for (int32 count) nor valid v3; librdkafka clients give up on it and retry at v0, which
+  the kcat and confluent-kafka-python files show.
 
 ## How they were captured
 
@@ -730,8 +814,8 @@ ${frameTable(results)}
 
 ## Noted at capture time
 
-Decoded with Ferry's own codec (${seen.decoded} frames): responses carrying non-zero error codes,
-and frames the codec could not read.
+Every recorded frame (kept or not), decoded with Ferry's own codec (${seen.decoded} decoded):
+responses carrying non-zero error codes, and frames the codec could not read.
 
 ${notes.join("\n")}
 `;
@@ -750,7 +834,7 @@ async function main(): Promise<void> {
   const step = async (name: string, capture: () => Promise<PeerResult>): Promise<void> => {
     process.stdout.write(`capturing ${name} ... `);
     const result = await capture();
-    process.stdout.write(`${result.recorded} frames recorded, ${result.frames.length} kept\n`);
+    process.stdout.write(`${result.all.length} frames recorded, ${result.frames.length} kept\n`);
     results.push(result);
   };
 
@@ -760,20 +844,24 @@ async function main(): Promise<void> {
     compressed = kcat.compressed;
     return kcat.result;
   });
-  await step("confluent-kafka-python", () => capturePython("confluent-kafka-python", CONFLUENT_SCRIPT, server));
+  await step("confluent-kafka-python", () =>
+    capturePython("confluent-kafka-python", CONFLUENT_SCRIPT, server),
+  );
   await step("kafka-python", () => capturePython("kafka-python", KAFKA_PYTHON_SCRIPT, server));
   await step("kafkajs", () => captureKafkajs(server));
   await step("the mock's ApiVersions", () => captureMockApiVersions(server));
 
   for (const result of results) await writeJsonl(result.file, result.frames);
-  await writeFile(
-    join(FIXTURES, "kcat-compressed.json"),
-    JSON.stringify({ peer: "kcat", server, topic: TOPIC, codecs: compressed }, null, 2) + "\n",
+  await writeFormatted(
+    "kcat-compressed.json",
+    JSON.stringify({ peer: "kcat", server, topic: TOPIC, codecs: compressed }),
   );
   const seen = await observe(results);
-  await writeFile(join(FIXTURES, "README.md"), readme(server, toolVersions(librdkafka), results, seen));
+  await writeFormatted("README.md", readme(server, toolVersions(librdkafka), results, seen));
 
-  process.stdout.write(`\n${frameTable(results)}\n\nnoted:\n${seen.notes.map((n) => `  ${n}`).join("\n") || "  none"}\n`);
+  process.stdout.write(
+    `\n${frameTable(results)}\n\nnoted:\n${seen.notes.map((n) => `  ${n}`).join("\n") || "  none"}\n`,
+  );
 }
 
 await main();

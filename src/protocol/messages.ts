@@ -203,7 +203,21 @@ export function decodeResponse(payload: Buffer, apiKey: number, apiVersion: numb
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
   }
-  return parse(0);
+  try {
+    return parse(0);
+  } catch (e) {
+    // Some servers (librdkafka 2.0's mock cluster) send an UNSUPPORTED_VERSION body that is
+    // neither v0 nor the requested version. The error code leads the body either way, and
+    // it is all a client needs to retry at v0.
+    if (e instanceof DecodeError && payload.length >= 6 && payload.readInt16BE(4) === 35) {
+      return {
+        correlationId: payload.readInt32BE(0),
+        body: { errorCode: 35, apiKeys: [], throttleTimeMs: 0 },
+        version: 0,
+      };
+    }
+    throw e;
+  }
 }
 
 /** Decodes a response of a known API, typed. */

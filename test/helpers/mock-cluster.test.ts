@@ -34,7 +34,9 @@ async function proxyFor(t: TestContext, mock: MockCluster): Promise<RecordingPro
 }
 
 async function kcatMetadata(bootstrap: string): Promise<KcatMetadata> {
-  const { stdout } = await execFileAsync("kcat", ["-b", bootstrap, "-L", "-J", "-m", "10"], { timeout: 20_000 });
+  const { stdout } = await execFileAsync("kcat", ["-b", bootstrap, "-L", "-J", "-m", "10"], {
+    timeout: 20_000,
+  });
   return JSON.parse(stdout) as KcatMetadata;
 }
 
@@ -87,7 +89,10 @@ test("the recording proxy pairs every response with its request and keeps the up
 
   const requests = proxy.frames.filter((frame) => frame.direction === "request");
   const responses = proxy.frames.filter((frame) => frame.direction === "response");
-  assert.ok(requests.some((frame) => frame.apiKey === 18), "an ApiVersions request was recorded");
+  assert.ok(
+    requests.some((frame) => frame.apiKey === 18),
+    "an ApiVersions request was recorded",
+  );
   for (const response of responses) {
     const request = requests.find(
       (frame) => frame.connection === response.connection && frame.correlationId === response.correlationId,
@@ -98,11 +103,10 @@ test("the recording proxy pairs every response with its request and keeps the up
   }
   const metadata = responses.find((frame) => frame.apiKey === 3);
   assert.ok(metadata, "a Metadata response was recorded");
-  const advertised = findAddresses(metadata.payload, metadata.apiKey, metadata.apiVersion).map((spot) => spot.port);
-  assert.deepEqual(
-    advertised.sort(),
-    mock.brokers.map((broker) => broker.port).sort(),
+  const advertised = findAddresses(metadata.payload, metadata.apiKey, metadata.apiVersion).map(
+    (spot) => spot.port,
   );
+  assert.deepEqual(advertised.sort(), mock.brokers.map((broker) => broker.port).sort());
 });
 
 test("the mock cluster moves a partition leader on command", async (t) => {

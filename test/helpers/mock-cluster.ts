@@ -97,7 +97,12 @@ export class MockCluster {
   readonly #stderr: { tail: string };
   #closed = false;
 
-  private constructor(child: MockProcess, bootstrap: string, exited: Promise<void>, stderr: { tail: string }) {
+  private constructor(
+    child: MockProcess,
+    bootstrap: string,
+    exited: Promise<void>,
+    stderr: { tail: string },
+  ) {
     this.#child = child;
     this.bootstrap = bootstrap;
     this.brokers = parseBootstrap(bootstrap);
@@ -127,7 +132,10 @@ export class MockCluster {
         child.kill("SIGKILL");
         rejectStart(new MockClusterError(`mock cluster did not start: ${why}\n${stderr.tail}`.trim()));
       };
-      const timer = setTimeout(() => fail(`no bootstrap line within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => fail(`no bootstrap line within ${START_TIMEOUT_MS} ms`),
+        START_TIMEOUT_MS,
+      );
       child.once("error", (error) => fail(error.message));
       child.once("exit", (code, signal) => fail(`exited with ${String(code ?? signal)}`));
       lines.once("line", (line) => {
@@ -141,7 +149,9 @@ export class MockCluster {
 
     const cluster = new MockCluster(child, bootstrap, exited, stderr);
     lines.on("line", (line) => cluster.#answer(line));
-    child.once("exit", (code, signal) => cluster.#failPending(`mock cluster exited with ${String(code ?? signal)}`));
+    child.once("exit", (code, signal) =>
+      cluster.#failPending(`mock cluster exited with ${String(code ?? signal)}`),
+    );
     return cluster;
   }
 
@@ -216,7 +226,9 @@ export class MockCluster {
   #failPending(why: string): void {
     for (const pending of this.#pending.splice(0)) {
       clearTimeout(pending.timer);
-      pending.reject(new MockClusterError(`${why} before answering "${pending.line}"\n${this.#stderr.tail}`.trim()));
+      pending.reject(
+        new MockClusterError(`${why} before answering "${pending.line}"\n${this.#stderr.tail}`.trim()),
+      );
     }
   }
 }
@@ -241,7 +253,8 @@ function topicSpec(topic: { name: string; partitions: number; replicas?: number 
 }
 
 function word(text: string): string {
-  if (!/^[^\s:]+$/.test(text)) throw new MockClusterError(`not usable as a mock cluster argument: ${JSON.stringify(text)}`);
+  if (!/^[^\s:]+$/.test(text))
+    throw new MockClusterError(`not usable as a mock cluster argument: ${JSON.stringify(text)}`);
   return text;
 }
 

@@ -46,7 +46,8 @@ export function commandRuns(command: string, args: readonly string[] = ["--versi
   return () => {
     const run = spawnSync(command, args, { stdio: "ignore", timeout: 10_000 });
     if (run.error) return `${command} cannot run (${run.error.message})`;
-    if (run.status !== 0) return `${command} ${args.join(" ")} exited with ${String(run.status ?? run.signal)}`;
+    if (run.status !== 0)
+      return `${command} ${args.join(" ")} exited with ${String(run.status ?? run.signal)}`;
     return undefined;
   };
 }

@@ -3,6 +3,8 @@
 // exactly as its sender wrote it, and broker addresses in Metadata, FindCoordinator and
 // DescribeCluster responses rewritten so that clients keep talking through the proxy.
 //
+// A client reaching a listener whose broker is down is accepted, then disconnected.
+//
 // It parses only the few response fields it rewrites, with its own small reader, so a bug
 // in the codec under test cannot corrupt the captures that test it.
 import { connect, createServer } from "node:net";
@@ -75,14 +77,18 @@ export class RecordingProxy {
   #closed = false;
   #bootstrap = "";
 
-  private constructor(upstreams: readonly BrokerAddress[], onFrame: ((frame: RecordedFrame) => void) | undefined) {
+  private constructor(
+    upstreams: readonly BrokerAddress[],
+    onFrame: ((frame: RecordedFrame) => void) | undefined,
+  ) {
     this.#initial = upstreams;
     this.#onFrame = onFrame;
   }
 
   /** Opens one listener per upstream broker. */
   static async start(options: RecordingProxyOptions): Promise<RecordingProxy> {
-    const upstreams = typeof options.upstreams === "string" ? parseAddresses(options.upstreams) : options.upstreams;
+    const upstreams =
+      typeof options.upstreams === "string" ? parseAddresses(options.upstreams) : options.upstreams;
     if (upstreams.length === 0) throw new Error("the recording proxy needs at least one upstream broker");
     const proxy = new RecordingProxy(upstreams, options.onFrame);
     const ports = await Promise.all(upstreams.map((upstream) => proxy.#listenFor(upstream)));
@@ -171,7 +177,15 @@ export class RecordingProxy {
         const apiVersion = payload.readInt16BE(2);
         const correlationId = payload.readInt32BE(4);
         inFlight.set(correlationId, { apiKey, apiVersion });
-        this.#record({ connection, upstream: key, direction: "request", apiKey, apiVersion, correlationId, payload });
+        this.#record({
+          connection,
+          upstream: key,
+          direction: "request",
+          apiKey,
+          apiVersion,
+          correlationId,
+          payload,
+        });
       }
     });
 
@@ -183,7 +197,15 @@ export class RecordingProxy {
         inFlight.delete(correlationId);
         const apiKey = request?.apiKey ?? -1;
         const apiVersion = request?.apiVersion ?? -1;
-        this.#record({ connection, upstream: key, direction: "response", apiKey, apiVersion, correlationId, payload });
+        this.#record({
+          connection,
+          upstream: key,
+          direction: "response",
+          apiKey,
+          apiVersion,
+          correlationId,
+          payload,
+        });
         chain = chain
           .then(async () => {
             client.write(frame(await this.#rewrite(payload, apiKey, apiVersion)));

@@ -25,7 +25,10 @@ export function schemaCorpus(perVersion: number, seed: number): CorpusFrame[] {
     if (msg.apiKey === null || (msg.type !== "request" && msg.type !== "response")) continue;
     const key = msg.apiKey as ApiKeyNumber;
     for (let v = msg.versions[0]; v <= msg.versions[1]; v++) {
-      const values = fc.sample(structArb(msg, msg.fields, v), { numRuns: perVersion, seed: seed + key * 64 + v });
+      const values = fc.sample(structArb(msg, msg.fields, v), {
+        numRuns: perVersion,
+        seed: seed + key * 64 + v,
+      });
       for (const body of values) {
         const frame =
           msg.type === "request"
@@ -45,8 +48,18 @@ export function fixtureCorpus(dir = new URL("./fixtures/", import.meta.url).path
   for (const f of readdirSync(dir).filter((n) => n.endsWith(".jsonl"))) {
     for (const line of readFileSync(join(dir, f), "utf8").split("\n")) {
       if (line.trim() === "") continue;
-      const rec = JSON.parse(line) as { direction: "request" | "response"; apiKey: number; apiVersion: number; hex: string };
-      out.push({ direction: rec.direction, apiKey: rec.apiKey, apiVersion: rec.apiVersion, payload: Buffer.from(rec.hex, "hex") });
+      const rec = JSON.parse(line) as {
+        direction: "request" | "response";
+        apiKey: number;
+        apiVersion: number;
+        hex: string;
+      };
+      out.push({
+        direction: rec.direction,
+        apiKey: rec.apiKey,
+        apiVersion: rec.apiVersion,
+        payload: Buffer.from(rec.hex, "hex"),
+      });
     }
   }
   return out;
@@ -97,7 +110,8 @@ export function mutate(src: Buffer, rng: Rng): Buffer {
       if (b.length > 0) b[at] = rng.below(256);
       return b;
     case 2:
-      if (at + 4 <= b.length) b.writeUInt32BE((NASTY_INT32[rng.below(NASTY_INT32.length)] as number) >>> 0, at);
+      if (at + 4 <= b.length)
+        b.writeUInt32BE((NASTY_INT32[rng.below(NASTY_INT32.length)] as number) >>> 0, at);
       return b;
     case 3: {
       if (at + 2 <= b.length) b.writeInt16BE([0x7fff, -1, -2, 0x4000][rng.below(4)] as number, at);

@@ -55,7 +55,9 @@ test("a request round-trips through encode and decode", () => {
     {
       replicaId: -1,
       isolationLevel: 1,
-      topics: [{ name: "orders", partitions: [{ partitionIndex: 3, currentLeaderEpoch: 5, timestamp: -2n }] }],
+      topics: [
+        { name: "orders", partitions: [{ partitionIndex: 3, currentLeaderEpoch: 5, timestamp: -2n }] },
+      ],
     },
   );
   const { header, body } = decodeRequest(payload(frame));
@@ -64,7 +66,12 @@ test("a request round-trips through encode and decode", () => {
   assert.deepEqual(body, {
     replicaId: -1,
     isolationLevel: 1,
-    topics: [{ name: "orders", partitions: [{ partitionIndex: 3, currentLeaderEpoch: 5, timestamp: -2n, maxNumOffsets: 1 }] }],
+    topics: [
+      {
+        name: "orders",
+        partitions: [{ partitionIndex: 3, currentLeaderEpoch: 5, timestamp: -2n, maxNumOffsets: 1 }],
+      },
+    ],
     timeoutMs: 0,
   });
 });
@@ -73,7 +80,12 @@ test("an ApiVersions request at a version newer than ours is refused with its he
   const frame = Buffer.from([0, 18, 0, 99, 0, 0, 1, 2, 0, 0, 0]);
   assert.throws(
     () => decodeRequest(frame),
-    (e: unknown) => e instanceof UnsupportedRequestError && e.apiKey === 18 && e.apiVersion === 99 && e.correlationId === 258 && e.code === 35,
+    (e: unknown) =>
+      e instanceof UnsupportedRequestError &&
+      e.apiKey === 18 &&
+      e.apiVersion === 99 &&
+      e.correlationId === 258 &&
+      e.code === 35,
   );
 });
 
@@ -105,7 +117,12 @@ test("a normal ApiVersions v3 response decodes at v3", () => {
 });
 
 test("trailing bytes after a request body are a decode error", () => {
-  const frame = encodeRequest(ApiKey.Heartbeat, 0, { correlationId: 1, clientId: "c" }, { groupId: "g", generationId: 1, memberId: "m" });
+  const frame = encodeRequest(
+    ApiKey.Heartbeat,
+    0,
+    { correlationId: 1, clientId: "c" },
+    { groupId: "g", generationId: 1, memberId: "m" },
+  );
   const p = Buffer.concat([payload(frame), Buffer.from([0])]);
   assert.throws(() => decodeRequest(p), DecodeError);
 });
@@ -117,7 +134,11 @@ test("a truncated response is a decode error, never another exception", () => {
   });
   const p = payload(frame);
   for (let cut = 0; cut < p.length; cut++) {
-    assert.throws(() => decodeResponse(p.subarray(0, cut), ApiKey.Metadata, 12), DecodeError, `cut at ${cut}`);
+    assert.throws(
+      () => decodeResponse(p.subarray(0, cut), ApiKey.Metadata, 12),
+      DecodeError,
+      `cut at ${cut}`,
+    );
   }
 });
 
@@ -125,9 +146,14 @@ test("writing a field the version lacks is refused unless the field is ignorable
   // Fetch v11 has no LastFetchedEpoch, and the spec marks it not ignorable.
   assert.throws(
     () =>
-      encodeRequest(ApiKey.Fetch, 11, { correlationId: 1, clientId: null }, {
-        topics: [{ topic: "t", partitions: [{ partition: 0, lastFetchedEpoch: 4 }] }],
-      }),
+      encodeRequest(
+        ApiKey.Fetch,
+        11,
+        { correlationId: 1, clientId: null },
+        {
+          topics: [{ topic: "t", partitions: [{ partition: 0, lastFetchedEpoch: 4 }] }],
+        },
+      ),
     UnsupportedVersionError,
   );
   // Fetch v3 has no IsolationLevel, but it is ignorable: dropped silently, as Kafka does.

@@ -1,0 +1,149 @@
+// Cuts a byte stream into Kafka frames (a 4-byte big-endian size, then that many bytes).
+// Pull-style, so a reader that stops pulling (a busy server connection) leaves frames
+// buffered here instead of queueing them somewhere else.
+import { FrameSizeError } from "./errors.ts";
+
+/** Kafka's `socket.request.max.bytes` default: 100 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 104_857_600;
+
+export interface FrameDecoderOptions {
+  /** Largest payload accepted (the size prefix's value); default DEFAULT_MAX_FRAME_BYTES. */
+  maxFrameBytes?: number;
+}
+
+/**
+ * Accumulates socket chunks and hands out complete frame payloads, without the size prefix.
+ *
+ * A payload that lies within one chunk is a view of that chunk (no copy; the view keeps the
+ * chunk alive). A payload spanning chunks is copied once, when its last byte has arrived, so a
+ * size prefix alone never causes an allocation: a hostile peer can only make us hold the bytes
+ * it actually sent, up to the limit, which is checked as soon as the prefix is complete.
+ */
+export class FrameDecoder {
+  readonly maxFrameBytes: number;
+  // Unconsumed chunks are chunks[head..]; the first `offset` bytes of chunks[head] are consumed.
+  #chunks: Buffer[] = [];
+  #head = 0;
+  #offset = 0;
+  #buffered = 0;
+  // Payload size of the frame being assembled, or -1 while its prefix is incomplete.
+  #frameSize = -1;
+  #error: FrameSizeError | undefined;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff) {
+      throw new RangeError(`maxFrameBytes must be an integer in 0..2147483647, got ${max}`);
+    }
+    this.maxFrameBytes = max;
+  }
+
+  /** Bytes received but not yet handed out (including a partly read size prefix). */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  /** Adds a chunk read from the socket. Empty chunks are ignored. */
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+  }
+
+  /**
+   * The next complete frame payload, or undefined until more bytes arrive. Throws
+   * FrameSizeError (and keeps throwing it) once a size prefix is negative or over the limit.
+   */
+  next(): Buffer | undefined {
+    if (this.#error !== undefined) throw this.#error;
+    if (this.#frameSize < 0) {
+      if (this.#buffered < 4) return undefined;
+      const size = this.#readSize();
+      if (size < 0 || size > this.maxFrameBytes) {
+        this.#error = new FrameSizeError(size, this.maxFrameBytes);
+        throw this.#error;
+      }
+      this.#frameSize = size;
+    }
+    const size = this.#frameSize;
+    if (this.#buffered < size) return undefined;
+    this.#frameSize = -1;
+    const first = this.#chunks[this.#head];
+    if (first !== undefined && first.length - this.#offset >= size) {
+      const payload = first.subarray(this.#offset, this.#offset + size);
+      this.#consume(size);
+      return payload;
+    }
+    return this.#copyOut(size);
+  }
+
+  /** Reads and consumes the big-endian int32 prefix, which may straddle chunks. */
+  #readSize(): number {
+    let chunk = this.#chunk(this.#head);
+    if (chunk.length - this.#offset >= 4) {
+      const size = chunk.readInt32BE(this.#offset);
+      this.#consume(4);
+      return size;
+    }
+    let size = 0;
+    let i = this.#head;
+    let pos = this.#offset;
+    for (let n = 0; n < 4; n++) {
+      while (pos >= chunk.length) {
+        chunk = this.#chunk(++i);
+        pos = 0;
+      }
+      size = (size << 8) | chunk.readUInt8(pos++);
+    }
+    this.#consume(4);
+    return size; // `|` yields an int32, so a set top bit reads as negative, as Kafka reads it.
+  }
+
+  /** Copies a payload that spans chunks into one new buffer, the only copy the decoder makes. */
+  #copyOut(size: number): Buffer {
+    const payload = Buffer.allocUnsafe(size);
+    let written = 0;
+    while (written < size) {
+      const chunk = this.#chunk(this.#head);
+      const take = Math.min(chunk.length - this.#offset, size - written);
+      chunk.copy(payload, written, this.#offset, this.#offset + take);
+      written += take;
+      this.#consume(take);
+    }
+    return payload;
+  }
+
+  /** Drops `n` bytes from the front; fully consumed chunks are released. */
+  #consume(n: number): void {
+    this.#buffered -= n;
+    const chunks = this.#chunks;
+    let offset = this.#offset + n;
+    let head = this.#head;
+    while (head < chunks.length) {
+      const length = this.#chunk(head).length;
+      if (offset < length) break;
+      offset -= length;
+      chunks[head++] = EMPTY;
+    }
+    if (head === chunks.length) {
+      // Everything consumed: reuse the list from the start instead of letting it grow.
+      chunks.length = 0;
+      head = 0;
+    } else if (head >= 64 && head * 2 >= chunks.length) {
+      // A large frame arriving in many chunks: compact now and then, not on every frame.
+      chunks.splice(0, head);
+      head = 0;
+    }
+    this.#head = head;
+    this.#offset = offset;
+  }
+
+  #chunk(index: number): Buffer {
+    const chunk = this.#chunks[index];
+    if (chunk === undefined) throw new Error(`frame decoder: no chunk at ${index} (buffer accounting is broken)`);
+    return chunk;
+  }
+}
+
+// Placeholder for released slots, so consumed chunks can be garbage collected.
+const EMPTY = Buffer.alloc(0);
