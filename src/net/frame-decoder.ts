@@ -140,7 +140,8 @@ export class FrameDecoder {
 
   #chunk(index: number): Buffer {
     const chunk = this.#chunks[index];
-    if (chunk === undefined) throw new Error(`frame decoder: no chunk at ${index} (buffer accounting is broken)`);
+    if (chunk === undefined)
+      throw new Error(`frame decoder: no chunk at ${index} (buffer accounting is broken)`);
     return chunk;
   }
 }

@@ -13,7 +13,13 @@ export type ResponseInput<K extends ApiKeyNumber> = Input<ApiMessages[K]["respon
 export type RequestExpectation<K extends ApiKeyNumber> = Input<ApiMessages[K]["request"]>;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Map);
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    !Array.isArray(v) &&
+    !(v instanceof Uint8Array) &&
+    !(v instanceof Map)
+  );
 }
 
 function describe(v: unknown): string {

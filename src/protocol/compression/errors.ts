@@ -8,7 +8,9 @@ export class DecompressionLimitError extends DecodeError {
   readonly limit: number;
 
   constructor(codec: string, limit: number, detail = "") {
-    super(`${codec}: decompressed size exceeds the limit of ${limit} bytes${detail === "" ? "" : ` (${detail})`}`);
+    super(
+      `${codec}: decompressed size exceeds the limit of ${limit} bytes${detail === "" ? "" : ` (${detail})`}`,
+    );
     this.name = "DecompressionLimitError";
     this.limit = limit;
   }
@@ -28,4 +30,9 @@ export function checkLimit(maxBytes: number): void {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
     throw new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`);
   }
+}
+
+/** True for the error node:zlib raises when maxOutputLength is reached. */
+export function isTooLarge(e: unknown): boolean {
+  return e instanceof RangeError && (e as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE";
 }

@@ -2,7 +2,7 @@
 // level (6), which is also zlib's default; several members one after another also decode.
 import { gunzipSync, gzipSync } from "node:zlib";
 import { DecodeError } from "../errors.ts";
-import { DecompressionLimitError, checkLimit, corrupt } from "./errors.ts";
+import { DecompressionLimitError, checkLimit, corrupt, isTooLarge } from "./errors.ts";
 
 /** Gzip-compresses data (level 1-9, or zlib's default). */
 export function gzipCompress(data: Uint8Array, level?: number): Buffer {
@@ -25,9 +25,4 @@ export function gzipDecompress(data: Uint8Array, maxBytes: number): Buffer {
   }
   if (out.length > maxBytes) throw new DecompressionLimitError("gzip", maxBytes);
   return out;
-}
-
-/** True for the error zlib raises when maxOutputLength is reached. */
-export function isTooLarge(e: unknown): boolean {
-  return e instanceof RangeError && (e as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE";
 }

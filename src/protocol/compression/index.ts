@@ -57,7 +57,11 @@ export function compress(codec: number, data: Uint8Array, options: CompressOptio
 }
 
 /** Decompresses data, throwing a DecodeError if it is corrupt or would exceed maxBytes. */
-export function decompress(codec: number, data: Uint8Array, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Buffer {
+export function decompress(
+  codec: number,
+  data: Uint8Array,
+  maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
+): Buffer {
   checkLimit(maxBytes);
   switch (codec) {
     case CompressionCodec.NONE:

@@ -13,7 +13,10 @@ function rotl(x: number, r: number): number {
 
 function u32le(b: Uint8Array, i: number): number {
   return (
-    ((b[i] as number) | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16) | ((b[i + 3] as number) << 24)) >>>
+    ((b[i] as number) |
+      ((b[i + 1] as number) << 8) |
+      ((b[i + 2] as number) << 16) |
+      ((b[i + 3] as number) << 24)) >>>
     0
   );
 }

@@ -4,8 +4,7 @@
 // reader decodes them all; and the walk rejects trailing garbage.
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { DecodeError } from "../errors.ts";
-import { DecompressionLimitError, checkLimit, corrupt } from "./errors.ts";
-import { isTooLarge } from "./gzip.ts";
+import { DecompressionLimitError, checkLimit, corrupt, isTooLarge } from "./errors.ts";
 
 const FRAME_MAGIC = 0xfd2fb528;
 const SKIPPABLE_MASK = 0xfffffff0;
@@ -31,7 +30,7 @@ export function zstdDecompress(data: Uint8Array, maxBytes: number): Buffer {
   const windowLogMax = Math.min(MAX_WINDOW_LOG, Math.max(MIN_WINDOW_LOG, Math.ceil(Math.log2(maxBytes + 1))));
   const parts: Buffer[] = [];
   let total = 0;
-  for (let pos = 0; pos < view.length; ) {
+  for (let pos = 0; pos < view.length;) {
     const end = frameEnd(view, pos);
     if (view.readUInt32LE(pos) === FRAME_MAGIC) {
       const out = decodeFrame(view.subarray(pos, end), maxBytes - total, windowLogMax, maxBytes);
@@ -83,7 +82,8 @@ function frameEnd(view: Buffer, start: number): number {
   let pos = start + 5 + (singleSegment ? 0 : 1) + dictIdSize + fcsSize;
   for (;;) {
     need(pos, 3, "block header");
-    const header = (view[pos] as number) | ((view[pos + 1] as number) << 8) | ((view[pos + 2] as number) << 16);
+    const header =
+      (view[pos] as number) | ((view[pos + 1] as number) << 8) | ((view[pos + 2] as number) << 16);
     const last = (header & 1) !== 0;
     const type = (header >>> 1) & 3;
     const size = header >>> 3;

@@ -131,15 +131,25 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
     INT32_MIN,
     INT32_MAX,
   );
-  const producerEpoch = checkInt("producerEpoch", options.producerEpoch ?? NO_PRODUCER_EPOCH, INT16_MIN, INT16_MAX);
+  const producerEpoch = checkInt(
+    "producerEpoch",
+    options.producerEpoch ?? NO_PRODUCER_EPOCH,
+    INT16_MIN,
+    INT16_MAX,
+  );
   const baseSequence = checkInt("baseSequence", options.baseSequence ?? NO_SEQUENCE, INT32_MIN, INT32_MAX);
 
   const defaultTimestamp = checkTimestamp("timestamp", options.timestamp ?? Date.now());
   if (options.deleteHorizonMs !== undefined && options.baseTimestamp !== undefined) {
-    throw new EncodeError("deleteHorizonMs and baseTimestamp both set; the delete horizon is the base timestamp");
+    throw new EncodeError(
+      "deleteHorizonMs and baseTimestamp both set; the delete horizon is the base timestamp",
+    );
   }
   const firstTimestamp = n > 0 ? ((records[0] as RecordInput).timestamp ?? defaultTimestamp) : NO_TIMESTAMP;
-  const baseTimestamp = checkTimestamp("baseTimestamp", options.deleteHorizonMs ?? options.baseTimestamp ?? firstTimestamp);
+  const baseTimestamp = checkTimestamp(
+    "baseTimestamp",
+    options.deleteHorizonMs ?? options.baseTimestamp ?? firstTimestamp,
+  );
 
   // Pass 1: validate, size every record, find maxTimestamp.
   const bodySizes = new Array<number>(n);
@@ -176,7 +186,13 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
   for (let i = 0; i < n; i++) {
     const rec = records[i] as RecordInput;
     const timestamp = rec.timestamp ?? defaultTimestamp;
-    writeRecord(w, rec, timestampDelta(timestamp, baseTimestamp), rec.offsetDelta ?? i, bodySizes[i] as number);
+    writeRecord(
+      w,
+      rec,
+      timestampDelta(timestamp, baseTimestamp),
+      rec.offsetDelta ?? i,
+      bodySizes[i] as number,
+    );
   }
   let out: Buffer;
   if (inline) {
@@ -246,7 +262,8 @@ export function decodeBatch(buf: Buffer, pos = 0, options: DecodeBatchOptions = 
   const count = header.recordCount;
   if (count < 0) throw new DecodeError(`record batch at offset ${pos} has record count ${count}`);
   const codec = compressionOf(header.attributes);
-  if (!isCompressionCodec(codec)) throw new DecodeError(`record batch at offset ${pos} uses ${codecName(codec)}`);
+  if (!isCompressionCodec(codec))
+    throw new DecodeError(`record batch at offset ${pos} uses ${codecName(codec)}`);
   // Compaction can leave a batch with no records, whatever its codec and payload.
   if (count === 0) return { header, records: [] };
 
@@ -261,11 +278,14 @@ export function decodeBatch(buf: Buffer, pos = 0, options: DecodeBatchOptions = 
   if (count > r.remaining / MIN_RECORD_SIZE) {
     throw new DecodeError(`record count ${count} cannot fit in ${r.remaining} bytes of records`);
   }
-  const logAppendTime = timestampTypeOf(header.attributes) === TimestampType.LOG_APPEND_TIME ? header.maxTimestamp : null;
+  const logAppendTime =
+    timestampTypeOf(header.attributes) === TimestampType.LOG_APPEND_TIME ? header.maxTimestamp : null;
   const records: DecodedRecord[] = [];
   for (let i = 0; i < count; i++) records.push(readRecord(r, header.baseTimestamp, logAppendTime));
   if (r.remaining !== 0) {
-    throw new DecodeError(`record batch at offset ${pos} has ${r.remaining} bytes after its ${count} records`);
+    throw new DecodeError(
+      `record batch at offset ${pos} has ${r.remaining} bytes after its ${count} records`,
+    );
   }
   return { header, records };
 }
@@ -299,7 +319,8 @@ function checkTimestamp(name: string, v: number): number {
 }
 
 function checkInt(name: string, v: number, min: number, max: number): number {
-  if (!(Number.isInteger(v) && v >= min && v <= max)) throw new EncodeError(`${name} ${v} is outside [${min}, ${max}]`);
+  if (!(Number.isInteger(v) && v >= min && v <= max))
+    throw new EncodeError(`${name} ${v} is outside [${min}, ${max}]`);
   return v;
 }
 

@@ -58,7 +58,10 @@ export class UnsupportedMagicError extends ProtocolError {
   readonly magic: number;
 
   constructor(magic: number, pos: number) {
-    super(UNSUPPORTED_FOR_MESSAGE_FORMAT, `record batch at offset ${pos} has magic ${magic}; only magic 2 is supported`);
+    super(
+      UNSUPPORTED_FOR_MESSAGE_FORMAT,
+      `record batch at offset ${pos} has magic ${magic}; only magic 2 is supported`,
+    );
     this.name = "UnsupportedMagicError";
     this.magic = magic;
   }
@@ -146,7 +149,9 @@ export function readBatchHeader(buf: Buffer, pos = 0): BatchHeader {
   }
   const batchLength = buf.readInt32BE(pos + BATCH_LENGTH_OFFSET);
   if (batchLength < MIN_BATCH_LENGTH) {
-    throw new DecodeError(`record batch at offset ${pos} has batchLength ${batchLength} < ${MIN_BATCH_LENGTH}`);
+    throw new DecodeError(
+      `record batch at offset ${pos} has batchLength ${batchLength} < ${MIN_BATCH_LENGTH}`,
+    );
   }
   return {
     baseOffset: buf.readBigInt64BE(pos + BASE_OFFSET_OFFSET),
@@ -209,11 +214,15 @@ export function checkedBatchEnd(buf: Buffer, pos: number): number {
   if (magic !== CURRENT_MAGIC) throw new UnsupportedMagicError(magic, pos);
   const batchLength = buf.readInt32BE(pos + BATCH_LENGTH_OFFSET);
   if (batchLength < MIN_BATCH_LENGTH) {
-    throw new DecodeError(`record batch at offset ${pos} has batchLength ${batchLength} < ${MIN_BATCH_LENGTH}`);
+    throw new DecodeError(
+      `record batch at offset ${pos} has batchLength ${batchLength} < ${MIN_BATCH_LENGTH}`,
+    );
   }
   const end = pos + LOG_OVERHEAD + batchLength;
   if (end > buf.length) {
-    throw new DecodeError(`record batch at offset ${pos} needs ${end - pos} bytes, ${buf.length - pos} present`);
+    throw new DecodeError(
+      `record batch at offset ${pos} needs ${end - pos} bytes, ${buf.length - pos} present`,
+    );
   }
   return end;
 }
@@ -232,7 +241,11 @@ export interface BatchSpan {
  * thrown; a length no batch can have is a DecodeError. Works for any magic, so callers can
  * read each span's magic and decide.
  */
-export function* iterateBatches(buf: Buffer, start = 0, end = buf.length): Generator<BatchSpan, void, undefined> {
+export function* iterateBatches(
+  buf: Buffer,
+  start = 0,
+  end = buf.length,
+): Generator<BatchSpan, void, undefined> {
   if (!(start >= 0 && start <= end && end <= buf.length)) {
     throw new DecodeError(`records range [${start}, ${end}) outside a buffer of ${buf.length} bytes`);
   }

@@ -58,10 +58,18 @@ const COVERED = RECORDS_OFFSET - CRC_START;
 const scratch = Buffer.alloc(COVERED);
 
 /** Applies a patch to the v2 batch at pos in place and fixes its CRC without reading the payload. */
-export function rewriteBatchHeader(buf: Buffer, pos: number, patch: BatchHeaderPatch, options: RewriteOptions = {}): void {
+export function rewriteBatchHeader(
+  buf: Buffer,
+  pos: number,
+  patch: BatchHeaderPatch,
+  options: RewriteOptions = {},
+): void {
   checkPatch(patch);
   const end = checkedBatchEnd(buf, pos);
-  if (options.verifyCrc !== false && crc32c(buf, pos + CRC_START, end) !== buf.readUInt32BE(pos + CRC_OFFSET)) {
+  if (
+    options.verifyCrc !== false &&
+    crc32c(buf, pos + CRC_START, end) !== buf.readUInt32BE(pos + CRC_OFFSET)
+  ) {
     throw new DecodeError(`record batch at offset ${pos} fails its CRC check; refusing to rewrite it`);
   }
   if (patch.baseOffset !== undefined) buf.writeBigInt64BE(patch.baseOffset, pos + BASE_OFFSET_OFFSET);
@@ -84,7 +92,9 @@ export function rewriteBatchHeader(buf: Buffer, pos: number, patch: BatchHeaderP
   if (patch.baseSequence !== undefined) buf.writeInt32BE(patch.baseSequence, pos + BASE_SEQUENCE_OFFSET);
   let attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
   if (patch.transactional !== undefined) {
-    attributes = patch.transactional ? attributes | TRANSACTIONAL_FLAG_MASK : attributes & ~TRANSACTIONAL_FLAG_MASK;
+    attributes = patch.transactional
+      ? attributes | TRANSACTIONAL_FLAG_MASK
+      : attributes & ~TRANSACTIONAL_FLAG_MASK;
   }
   if (patch.logAppendTime !== undefined) {
     attributes |= TIMESTAMP_TYPE_MASK;
@@ -130,5 +140,6 @@ function checkInt(name: string, v: number | undefined, min: number, max: number)
 }
 
 function checkInt64(name: string, v: bigint | undefined): void {
-  if (v !== undefined && (v < INT64_MIN || v > INT64_MAX)) throw new EncodeError(`${name} ${v} is not an int64`);
+  if (v !== undefined && (v < INT64_MIN || v > INT64_MAX))
+    throw new EncodeError(`${name} ${v} is not an int64`);
 }

@@ -26,7 +26,8 @@ export interface ControlRecordKey {
 
 /** The 4-byte key of a control record of the given type. */
 export function encodeControlKey(type: number): Buffer {
-  if (!Number.isInteger(type) || type < 0 || type > 0x7fff) throw new EncodeError(`bad control record type ${type}`);
+  if (!Number.isInteger(type) || type < 0 || type > 0x7fff)
+    throw new EncodeError(`bad control record type ${type}`);
   const b = Buffer.allocUnsafe(CONTROL_KEY_SIZE);
   b.writeInt16BE(CONTROL_KEY_VERSION, 0);
   b.writeInt16BE(type, 2);
@@ -49,7 +50,11 @@ export function decodeControlKey(key: Uint8Array | null): ControlRecordKey {
 
 /** The value of an ABORT or COMMIT marker. */
 export function encodeEndTxnMarkerValue(coordinatorEpoch: number): Buffer {
-  if (!Number.isInteger(coordinatorEpoch) || coordinatorEpoch < -0x80000000 || coordinatorEpoch > 0x7fffffff) {
+  if (
+    !Number.isInteger(coordinatorEpoch) ||
+    coordinatorEpoch < -0x80000000 ||
+    coordinatorEpoch > 0x7fffffff
+  ) {
     throw new EncodeError(`coordinatorEpoch ${coordinatorEpoch} is not an int32`);
   }
   const b = Buffer.allocUnsafe(END_TXN_MARKER_VALUE_SIZE);
@@ -59,7 +64,10 @@ export function encodeEndTxnMarkerValue(coordinatorEpoch: number): Buffer {
 }
 
 /** Parses the value of an ABORT or COMMIT marker. */
-export function decodeEndTxnMarkerValue(value: Uint8Array | null): { version: number; coordinatorEpoch: number } {
+export function decodeEndTxnMarkerValue(value: Uint8Array | null): {
+  version: number;
+  coordinatorEpoch: number;
+} {
   if (value === null || value.length < END_TXN_MARKER_VALUE_SIZE) {
     throw new DecodeError(
       `end transaction marker value needs ${END_TXN_MARKER_VALUE_SIZE} bytes, has ${value?.length ?? "null"}`,

@@ -82,7 +82,12 @@ function bytesFieldSize(b: Uint8Array | null | undefined): number {
 
 /** Size of a record's body (everything after its length varint). */
 export function recordBodySize(rec: RecordInput, timestampDelta: number, offsetDelta: number): number {
-  let size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta) + bytesFieldSize(rec.key) + bytesFieldSize(rec.value);
+  let size =
+    1 +
+    varlongSize(timestampDelta) +
+    varintSize(offsetDelta) +
+    bytesFieldSize(rec.key) +
+    bytesFieldSize(rec.value);
   const headers = rec.headers;
   if (headers === undefined) return size + 1;
   size += varintSize(headers.length);
@@ -121,7 +126,8 @@ export function writeRecord(
       writeBytesField(w, h.value);
     }
   }
-  if (w.pos - start !== bodySize) throw new EncodeError(`record body is ${w.pos - start} bytes, sized ${bodySize}`);
+  if (w.pos - start !== bodySize)
+    throw new EncodeError(`record body is ${w.pos - start} bytes, sized ${bodySize}`);
 }
 
 function writeBytesField(w: Writer, b: Uint8Array | null | undefined): void {
@@ -156,7 +162,9 @@ function writeVarlongNumber(w: Writer, v: number): void {
 export function readRecord(r: Reader, baseTimestamp: number, logAppendTime: number | null): DecodedRecord {
   const bodySize = r.varint();
   if (bodySize < 0 || bodySize > r.remaining) {
-    throw new DecodeError(`record length ${bodySize} at offset ${r.pos} exceeds the ${r.remaining} bytes left`);
+    throw new DecodeError(
+      `record length ${bodySize} at offset ${r.pos} exceeds the ${r.remaining} bytes left`,
+    );
   }
   const recordEnd = r.pos + bodySize;
   const attributes = r.int8();
@@ -182,7 +190,9 @@ export function readRecord(r: Reader, baseTimestamp: number, logAppendTime: numb
     headers = list;
   }
   if (r.pos !== recordEnd) {
-    throw new DecodeError(`record at offset ${recordEnd - bodySize} declares ${bodySize} bytes but holds ${r.pos - recordEnd + bodySize}`);
+    throw new DecodeError(
+      `record at offset ${recordEnd - bodySize} declares ${bodySize} bytes but holds ${r.pos - recordEnd + bodySize}`,
+    );
   }
   const timestamp = logAppendTime ?? baseTimestamp + timestampDelta;
   if (!Number.isSafeInteger(timestamp)) {

@@ -123,7 +123,9 @@ test("corrupted and truncated compressed data only ever fails with a ProtocolErr
         decompress(codec, m, 1 << 20);
       } catch (e) {
         if (!(e instanceof ProtocolError)) {
-          assert.fail(`${codecName(codec)} mutation ${i} (${m.toString("hex").slice(0, 80)}) threw ${String(e)}`);
+          assert.fail(
+            `${codecName(codec)} mutation ${i} (${m.toString("hex").slice(0, 80)}) threw ${String(e)}`,
+          );
         }
       }
     }
@@ -135,7 +137,10 @@ function mutate(base: Buffer, rand: () => number): Buffer {
   const pick = (n: number): number => Math.floor(rand() * n);
   switch (pick(5)) {
     case 0: // flip bits
-      for (let k = 1 + pick(4); k > 0 && b.length > 0; k--) b[pick(b.length)] ^= 1 << pick(8);
+      for (let k = 1 + pick(4); k > 0 && b.length > 0; k--) {
+        const i = pick(b.length);
+        b[i] = (b[i] as number) ^ (1 << pick(8));
+      }
       return b;
     case 1: // random bytes
       for (let k = 1 + pick(4); k > 0 && b.length > 0; k--) b[pick(b.length)] = pick(256);

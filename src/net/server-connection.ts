@@ -1,0 +1,179 @@
+// One accepted client connection on the broker side: cuts requests out of the stream, runs
+// them through the handler concurrently, and writes the responses back in request order
+// (Kafka clients match responses by position). Reading stops while too many requests are
+// pending or the client is not reading its responses, so one client cannot flood the broker.
+import type { Socket } from "node:net";
+import { ConnectionError } from "./errors.ts";
+import { FrameDecoder } from "./frame-decoder.ts";
+
+/**
+ * Handles one request payload (the frame without its size prefix). Resolves with the whole
+ * response frame, size prefix included, or null when the request gets no response (acks=0).
+ * A rejection closes the connection.
+ */
+export type RequestHandler = (payload: Buffer, connection: ServerConnection) => Promise<Buffer | null>;
+
+/** Reports a failure that closed (or concerned) a connection; the listener keeps running. */
+export type ServerErrorCallback = (error: Error, connection: ServerConnection | undefined) => void;
+
+export interface ServerConnectionOptions {
+  id: number;
+  handler: RequestHandler;
+  maxFrameBytes: number;
+  maxInFlight: number;
+  onError: ServerErrorCallback;
+  onClose: (connection: ServerConnection) => void;
+}
+
+// A request read from the socket whose response has not been written yet.
+interface Slot {
+  done: boolean;
+  response: Buffer | null;
+}
+
+/** The broker's view of one client connection, passed to the handler with each request. */
+export class ServerConnection {
+  /** Unique per listener; handy as a map key for per-connection state (SASL, quotas). */
+  readonly id: number;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  readonly maxInFlight: number;
+  /** Resolves once the socket has closed and the connection has left its listener. */
+  readonly finished: Promise<void>;
+  readonly #socket: Socket;
+  readonly #decoder: FrameDecoder;
+  readonly #handler: RequestHandler;
+  readonly #onError: ServerErrorCallback;
+  readonly #onClose: (connection: ServerConnection) => void;
+  // In request order; responses leave from the front only when it is done.
+  readonly #slots: Slot[] = [];
+  #readPaused = false;
+  #writeBlocked = false;
+  #closed = false;
+
+  constructor(socket: Socket, options: ServerConnectionOptions) {
+    this.id = options.id;
+    this.#socket = socket;
+    this.remoteAddress = socket.remoteAddress;
+    this.remotePort = socket.remotePort;
+    this.maxInFlight = options.maxInFlight;
+    this.#decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
+    this.#handler = options.handler;
+    this.#onError = options.onError;
+    this.#onClose = options.onClose;
+
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => {
+      this.#decoder.push(chunk);
+      this.#dispatch();
+    });
+    socket.on("drain", () => {
+      this.#writeBlocked = false;
+      this.#dispatch();
+    });
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      // A client that vanishes mid-stream is ordinary life for a broker, not a failure to report.
+      if (e.code !== "ECONNRESET" && e.code !== "EPIPE") {
+        this.#onError(new ConnectionError(`connection ${this.id}: ${e.message}`, e), this);
+      }
+    });
+    // Kafka brokers close on EOF too: a half-closed client cannot be relied on to read answers.
+    socket.on("end", () => this.close());
+    this.finished = new Promise((resolve) => {
+      socket.on("close", () => {
+        this.#closed = true;
+        this.#slots.length = 0;
+        this.#onClose(this);
+        resolve();
+      });
+    });
+  }
+
+  /** Requests read and not yet answered (answers waiting behind earlier requests included). */
+  get inFlight(): number {
+    return this.#slots.length;
+  }
+
+  /** True while the socket is not being read, because of the in-flight limit or backpressure. */
+  get paused(): boolean {
+    return this.#readPaused;
+  }
+
+  /** Bytes received on this connection so far. */
+  get bytesRead(): number {
+    return this.#socket.bytesRead;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the connection at once; unanswered requests are dropped (the client sees EOF). */
+  close(): void {
+    this.#closed = true;
+    this.#socket.destroy();
+  }
+
+  /** Starts handlers for buffered requests while there is room, and pauses reading when not. */
+  #dispatch(): void {
+    const slots = this.#slots;
+    while (!this.#closed && !this.#writeBlocked && slots.length < this.maxInFlight) {
+      let payload: Buffer | undefined;
+      try {
+        payload = this.#decoder.next();
+      } catch (e) {
+        this.#abort(e);
+        return;
+      }
+      if (payload === undefined) break;
+      const slot: Slot = { done: false, response: null };
+      slots.push(slot);
+      let pending: Promise<Buffer | null>;
+      try {
+        pending = this.#handler(payload, this);
+      } catch (e) {
+        this.#abort(e);
+        return;
+      }
+      pending.then(
+        (response) => this.#complete(slot, response),
+        (e: unknown) => this.#abort(e),
+      );
+    }
+    if (this.#closed) return;
+    const mustPause = this.#writeBlocked || slots.length >= this.maxInFlight;
+    if (mustPause !== this.#readPaused) {
+      this.#readPaused = mustPause;
+      if (mustPause) this.#socket.pause();
+      else this.#socket.resume();
+    }
+  }
+
+  #complete(slot: Slot, response: Buffer | null): void {
+    if (this.#closed) return;
+    slot.done = true;
+    slot.response = response;
+    const slots = this.#slots;
+    if (slots[0] !== slot) return; // an earlier request is still running; it will flush this one
+    const socket = this.#socket;
+    socket.cork(); // responses ready together leave in one syscall
+    for (let head = slots[0]; head !== undefined && head.done; head = slots[0]) {
+      slots.shift();
+      if (head.response !== null && !socket.write(head.response)) this.#writeBlocked = true;
+    }
+    socket.uncork();
+    this.#dispatch();
+  }
+
+  /** A handler or framing failure: report it and drop the connection, never the process. */
+  #abort(error: unknown): void {
+    // Reported even when the connection is already gone: a failing handler is a bug either way.
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#socket.destroy();
+    }
+    const reported =
+      error instanceof Error ? error : new Error(`request handler failed with ${String(error)}`);
+    this.#onError(reported, this);
+  }
+}
