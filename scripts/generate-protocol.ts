@@ -702,7 +702,16 @@ export function generate(specDir: string): Map<string, string> {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_SPEC_DIR = resolve(here, "../../shared/kafka-protocol/message");
+/** Where the specs are looked for: $FERRY_KAFKA_SPECS, else the workplace's shared folder. */
+const SPEC_DIR_CANDIDATES = [
+  resolve(here, "../../shared/kafka-protocol/message"),
+  "/work/shared/kafka-protocol/message",
+];
+export const DEFAULT_SPEC_DIR =
+  process.env.FERRY_KAFKA_SPECS ??
+  SPEC_DIR_CANDIDATES.find((d) => existsSync(d)) ??
+  SPEC_DIR_CANDIDATES[0] ??
+  "";
 export const OUTPUT_DIR = resolve(here, "../src/protocol/generated");
 
 /** Names of generated files that differ from what the generator writes now. */
@@ -718,7 +727,7 @@ export function staleFiles(specDir: string, outDir = OUTPUT_DIR): string[] {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const specDir = process.env.FERRY_KAFKA_SPECS ?? DEFAULT_SPEC_DIR;
+  const specDir = DEFAULT_SPEC_DIR;
   if (process.argv.includes("--check")) {
     const stale = staleFiles(specDir);
     if (stale.length) {

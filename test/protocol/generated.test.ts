@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { DEFAULT_SPEC_DIR, staleFiles } from "../../scripts/generate-protocol.ts";
 
-const specDir = process.env.FERRY_KAFKA_SPECS ?? DEFAULT_SPEC_DIR;
+const specDir = DEFAULT_SPEC_DIR;
 
 test("generated codec is up to date with the Kafka message specs", (t) => {
   if (!existsSync(specDir)) {
