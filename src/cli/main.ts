@@ -1,12 +1,11 @@
 // Ferry's CLI entry: parses the command line and dispatches to a command module.
 import { readFileSync } from "node:fs";
+import type { Command } from "./command.ts";
+import { brokerCommand } from "./commands/broker.ts";
 
-interface Command {
-  summary: string;
-  run(args: string[]): Promise<number>;
-}
-
-const commands: Record<string, Command> = {};
+const commands: Record<string, Command> = {
+  broker: brokerCommand,
+};
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {

@@ -1,0 +1,31 @@
+// The shape of one Kafka API's handler. Each file in this folder exports one handler; the
+// list in index.ts drives both request dispatch and the ApiVersions answer.
+import type { Input } from "../../protocol/codec-runtime.ts";
+import type { ApiKeyNumber, ApiMessages } from "../../protocol/generated/index.ts";
+import type { BrokerContext } from "../broker-context.ts";
+
+export interface RequestContext {
+  readonly broker: BrokerContext;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  /** The client's address, as Kafka reports it in group descriptions ("/127.0.0.1"). */
+  readonly clientHost: string;
+}
+
+export type ResponseOf<K extends ApiKeyNumber> = Input<ApiMessages[K]["response"]>;
+
+export interface ApiHandler<K extends ApiKeyNumber> {
+  readonly key: K;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /** The response body, or null when the request gets no response (Produce with acks=0). */
+  handle(request: ApiMessages[K]["request"], ctx: RequestContext): Promise<ResponseOf<K> | null>;
+}
+
+export type AnyApiHandler = { [K in ApiKeyNumber]: ApiHandler<K> }[ApiKeyNumber];
+
+/** Declares a handler with its types checked against the API key. */
+export function defineApi<K extends ApiKeyNumber>(handler: ApiHandler<K>): ApiHandler<K> {
+  return handler;
+}

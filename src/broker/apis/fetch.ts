@@ -1,0 +1,156 @@
+// Fetch (key 1). v4: isolation level, last stable offset, aborted transactions. v5: log
+// start offset. v7: fetch sessions (KIP-227). v9: current leader epoch. v11: rack,
+// preferred read replica. v12: flexible, diverging epoch. v13: topic ids. v15: replica
+// state. v16-17: node endpoints, directory id.
+// This broker creates no fetch sessions: every answer has session id 0, which tells the
+// client to keep sending full fetches. Long polls wait for an append to any requested
+// partition, up to MaxWaitMs, until MinBytes are there.
+import { ErrorCode } from "../../protocol/error-codes.ts";
+import { ApiKey } from "../../protocol/generated/index.ts";
+import type { FetchRequest } from "../../protocol/generated/fetch-request.ts";
+import type { FetchableTopicResponse, PartitionData } from "../../protocol/generated/fetch-response.ts";
+import type { Input } from "../../protocol/codec-runtime.ts";
+import { LEADER_EPOCH, type BrokerContext } from "../broker-context.ts";
+import type { Partition } from "../topic-manager.ts";
+import { defineApi } from "./api.ts";
+import { errorOf } from "./error-of.ts";
+
+const READ_COMMITTED = 1;
+
+interface Wanted {
+  topicIndex: number;
+  partitionIndex: number;
+  partition: Partition | undefined;
+  /** The error when the partition does not exist: by id (v13+) or by name. */
+  missingCode: number;
+  fetchOffset: number;
+  maxBytes: number;
+  currentLeaderEpoch: number;
+}
+
+function empty(index: number, code: number): Input<PartitionData> {
+  return { partitionIndex: index, errorCode: code, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null };
+}
+
+/** Reads every requested partition once; returns the response topics and bytes found. */
+async function readAll(
+  wanted: Wanted[],
+  topics: Input<FetchableTopicResponse>[],
+  maxBytes: number,
+  readCommitted: boolean,
+  b: BrokerContext,
+): Promise<number> {
+  let remaining = maxBytes;
+  let total = 0;
+  for (const t of topics) (t.partitions as Input<PartitionData>[]).length = 0;
+  for (const w of wanted) {
+    const parts = topics[w.topicIndex]?.partitions as Input<PartitionData>[];
+    const p = w.partition;
+    if (p === undefined) {
+      parts.push(empty(w.partitionIndex, w.missingCode));
+      continue;
+    }
+    if (w.currentLeaderEpoch > LEADER_EPOCH) {
+      parts.push(empty(w.partitionIndex, ErrorCode.UNKNOWN_LEADER_EPOCH));
+      continue;
+    }
+    const log = p.log;
+    const hw = log.highWatermark;
+    // No transactions yet: everything written is stable.
+    const lso = hw;
+    const base = {
+      partitionIndex: w.partitionIndex,
+      highWatermark: BigInt(hw),
+      lastStableOffset: BigInt(lso),
+      logStartOffset: BigInt(log.logStartOffset),
+      abortedTransactions: readCommitted ? [] : null,
+    };
+    if (w.fetchOffset < log.logStartOffset || w.fetchOffset > log.logEndOffset) {
+      parts.push({ ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: null });
+      continue;
+    }
+    try {
+      const upTo = readCommitted ? lso : hw;
+      const limit = Math.min(w.maxBytes, remaining);
+      // KIP-74: the first partition with data returns at least one whole batch.
+      const records =
+        w.fetchOffset >= upTo || (limit <= 0 && total > 0)
+          ? Buffer.alloc(0)
+          : await log.read(w.fetchOffset, Math.max(limit, 0), { upTo, minOneBatch: total === 0 });
+      total += records.length;
+      remaining -= records.length;
+      parts.push({ ...base, errorCode: 0, records });
+    } catch (e) {
+      const { code } = errorOf(e, b.log, `fetch ${p.topic.name}-${w.partitionIndex}`);
+      parts.push({ ...base, errorCode: code, records: null });
+    }
+  }
+  return total;
+}
+
+function resolveWanted(req: FetchRequest, version: number, b: BrokerContext) {
+  const wanted: Wanted[] = [];
+  const topics: Input<FetchableTopicResponse>[] = [];
+  req.topics.forEach((t, topicIndex) => {
+    const record = version >= 13 ? b.topics.topicById(t.topicId) : b.topics.topic(t.topic);
+    topics.push({ topic: record?.name ?? t.topic, topicId: t.topicId, partitions: [] });
+    for (const p of t.partitions) {
+      wanted.push({
+        topicIndex,
+        partitionIndex: p.partition,
+        partition: record === undefined ? undefined : b.topics.partition(record.name, p.partition),
+        missingCode:
+          record === undefined && version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        fetchOffset: Number(p.fetchOffset),
+        maxBytes: p.partitionMaxBytes,
+        currentLeaderEpoch: p.currentLeaderEpoch,
+      });
+    }
+  });
+  return { wanted, topics };
+}
+
+export const fetch = defineApi({
+  key: ApiKey.Fetch,
+  minVersion: 4,
+  maxVersion: 17,
+  async handle(req, ctx) {
+    const b = ctx.broker;
+    if (req.sessionId !== 0) {
+      return { errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+    }
+    const { wanted, topics } = resolveWanted(req, ctx.apiVersion, b);
+    const readCommitted = req.isolationLevel === READ_COMMITTED;
+    const deadline = b.now() + Math.max(0, req.maxWaitMs);
+    const minBytes = Math.max(1, req.minBytes);
+    for (;;) {
+      const total = await readAll(wanted, topics, req.maxBytes, readCommitted, b);
+      const wait = deadline - b.now();
+      if (total >= minBytes || wait <= 0) break;
+      const anyError = topics.some((t) => (t.partitions ?? []).some((p) => (p.errorCode ?? 0) !== 0));
+      if (anyError) break;
+      await waitForAppend(wanted, wait, b.closing);
+      if (b.closing.aborted) break;
+    }
+    return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: topics };
+  },
+});
+
+/** Waits until any of the partitions gets an append, the time is up, or the broker closes. */
+function waitForAppend(wanted: Wanted[], ms: number, closing: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const cancels: (() => void)[] = [];
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      closing.removeEventListener("abort", finish);
+      for (const c of cancels) c();
+      resolve();
+    };
+    const timer = setTimeout(finish, ms);
+    for (const w of wanted) if (w.partition !== undefined) cancels.push(w.partition.onAppend(finish));
+    closing.addEventListener("abort", finish);
+  });
+}

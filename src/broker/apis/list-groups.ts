@@ -1,0 +1,11 @@
+// ListGroups, versions 0-5: the group coordinator does the work
+// (src/broker/groups/); see group-coordinator.ts for what each version adds.
+import { ApiKey } from "../../protocol/generated/index.ts";
+import { defineApi } from "./api.ts";
+
+export const listGroups = defineApi({
+  key: ApiKey.ListGroups,
+  minVersion: 0,
+  maxVersion: 5,
+  handle: (req, ctx) => ctx.broker.groups.listGroups(req, ctx.apiVersion),
+});

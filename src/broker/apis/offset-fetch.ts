@@ -1,0 +1,11 @@
+// OffsetFetch, versions 0-9: the group coordinator does the work
+// (src/broker/groups/); see group-coordinator.ts for what each version adds.
+import { ApiKey } from "../../protocol/generated/index.ts";
+import { defineApi } from "./api.ts";
+
+export const offsetFetch = defineApi({
+  key: ApiKey.OffsetFetch,
+  minVersion: 0,
+  maxVersion: 9,
+  handle: (req, ctx) => ctx.broker.groups.offsetFetch(req, ctx.apiVersion),
+});

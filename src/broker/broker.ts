@@ -1,0 +1,130 @@
+// The embedded single-node broker: opens the data directory (metadata, logs, group state),
+// listens for Kafka clients, and shuts down cleanly. `startBroker` is the programmatic
+// entry; `ferry broker` runs it in the foreground.
+import { mkdir, readdir } from "node:fs/promises";
+import { listen, type Listener } from "../net/server.ts";
+import { createLogger, type Logger } from "../util/logger.ts";
+import { API_HANDLERS } from "./apis/index.ts";
+import type { BrokerContext } from "./broker-context.ts";
+import { BrokerConfig, type SettingValue } from "./config/broker-config.ts";
+import { openGroupCoordinator } from "./group-state.ts";
+import { lockDataDir } from "./metadata/data-dir-lock.ts";
+import { MetadataStore } from "./metadata/metadata-store.ts";
+import { RefusedRequestError, RequestDispatcher } from "./request-dispatcher.ts";
+import { TopicManager } from "./topic-manager.ts";
+
+export interface BrokerOptions {
+  dataDir: string;
+  /** Interface to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Port (default 9092; 0 picks a free one). */
+  port?: number;
+  /** Host name given to clients (default: the listen host, or 127.0.0.1 for 0.0.0.0). */
+  advertisedHost?: string;
+  nodeId?: number;
+  /** Fixes the cluster id of a new data directory; must match an existing one. */
+  clusterId?: string;
+  /** Kafka-named broker settings (e.g. "log.segment.bytes"). */
+  settings?: Record<string, SettingValue>;
+  logger?: Logger;
+}
+
+export interface RunningBroker {
+  readonly host: string;
+  readonly port: number;
+  readonly advertised: { host: string; port: number };
+  readonly clusterId: string;
+  readonly nodeId: number;
+  readonly dataDir: string;
+  /** "host:port" for clients. */
+  readonly bootstrap: string;
+  /** Internals for tests and the control plane. */
+  readonly context: BrokerContext;
+  close(): Promise<void>;
+}
+
+/** Starts a broker; resolves once it accepts connections. */
+export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
+  const log = opts.logger ?? createLogger();
+  const nodeId = opts.nodeId ?? 1;
+  const config = new BrokerConfig({ ...opts.settings, "node.id": nodeId });
+  await mkdir(opts.dataDir, { recursive: true });
+  const unlock = await lockDataDir(opts.dataDir);
+  const cleanups: (() => Promise<void>)[] = [unlock];
+  const abort = new AbortController();
+  try {
+    const meta = await MetadataStore.open(opts.dataDir, {
+      nodeId,
+      ...(opts.clusterId !== undefined ? { clusterId: opts.clusterId } : {}),
+    });
+    const topics = new TopicManager(meta, config, log);
+    cleanups.unshift(() => topics.close());
+    await topics.load();
+    await topics.removeOrphans((await readdir(opts.dataDir)).filter((d) => /-\d+$/.test(d)));
+    const groups = await openGroupCoordinator(topics, config, log);
+    cleanups.unshift(() => groups.close());
+
+    const host = opts.host ?? "127.0.0.1";
+    const advertised = { host: opts.advertisedHost ?? (host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host), port: 0 };
+    const context: BrokerContext = {
+      config,
+      meta,
+      topics,
+      groups,
+      advertised,
+      apis: API_HANDLERS,
+      log,
+      now: () => Date.now(),
+      closing: abort.signal,
+    };
+    const dispatcher = new RequestDispatcher(context);
+    const listener: Listener = await listen({
+      host,
+      port: opts.port ?? 9092,
+      handler: (payload, conn) => dispatcher.dispatch(payload, conn),
+      maxFrameBytes: config.int("socket.request.max.bytes"),
+      onError: (err, conn) => {
+        const level = err instanceof RefusedRequestError ? "warn" : "error";
+        log[level]("connection closed on error", { remote: conn?.remoteAddress, error: err.message });
+      },
+    });
+    advertised.port = listener.port;
+    cleanups.unshift(() => listener.close());
+
+    const retention = setInterval(() => {
+      topics.applyRetention().catch((e: unknown) => log.error("retention failed", { error: String(e) }));
+    }, config.long("log.retention.check.interval.ms"));
+    retention.unref();
+    cleanups.unshift(() => {
+      clearInterval(retention);
+      return Promise.resolve();
+    });
+
+    let closing: Promise<void> | undefined;
+    return {
+      host,
+      port: listener.port,
+      advertised,
+      clusterId: meta.clusterId,
+      nodeId,
+      dataDir: opts.dataDir,
+      bootstrap: `${advertised.host}:${advertised.port}`,
+      context,
+      close: () => (closing ??= runCleanups(abort, cleanups, log)),
+    };
+  } catch (e) {
+    await runCleanups(abort, cleanups, log);
+    throw e;
+  }
+}
+
+async function runCleanups(abort: AbortController, cleanups: (() => Promise<void>)[], log: Logger): Promise<void> {
+  abort.abort();
+  for (const c of cleanups) {
+    try {
+      await c();
+    } catch (e) {
+      log.error("shutdown step failed", { error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+}
