@@ -90,8 +90,8 @@ export const brokerCommand: Command = {
         ...(advertisedHost !== undefined ? { advertisedHost } : {}),
         ...(clusterId !== undefined ? { clusterId } : {}),
       });
-      process.stdout.write(`ferry broker listening on ${broker.host}:${broker.port} (${broker.clusterId})\n`);
-      await new Promise<void>((resolve) => {
+      // Handlers go in before the ready line: a supervisor may signal as soon as it reads it.
+      const stopped = new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           logger.info("shutting down", { signal });
           resolve();
@@ -99,6 +99,8 @@ export const brokerCommand: Command = {
         process.once("SIGTERM", () => stop("SIGTERM"));
         process.once("SIGINT", () => stop("SIGINT"));
       });
+      process.stdout.write(`ferry broker listening on ${broker.host}:${broker.port} (${broker.clusterId})\n`);
+      await stopped;
       await broker.close();
       logger.info("stopped");
       return 0;

@@ -33,17 +33,23 @@ interface RoundResult {
   opened: boolean;
 }
 
-/** Runs the writer from batch start and kills it with SIGKILL after killAfterMs. */
+/**
+ * Runs the writer from batch start and kills it with SIGKILL killAfterMs after it reported
+ * the log open, or (duringStartup) after it was spawned, which may hit recovery.
+ */
 async function runWriter(
   dir: string,
   start: number,
   flushMessages: number,
   killAfterMs: number,
+  duringStartup: boolean,
 ): Promise<RoundResult> {
   const child = spawn(process.execPath, [WRITER, dir, String(start), String(flushMessages)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const result: RoundResult = { acked: [], badAcks: [], opened: false };
+  const kill = (): boolean => child.kill("SIGKILL");
+  let timer = duringStartup ? setTimeout(kill, killAfterMs) : undefined;
   let pending = "";
   let stderr = "";
   child.stdout.setEncoding("utf8");
@@ -53,7 +59,10 @@ async function runWriter(
     pending = lines.pop() ?? "";
     for (const line of lines) {
       const parts = line.split(" ");
-      if (parts[0] === "open") result.opened = true;
+      if (parts[0] === "open") {
+        result.opened = true;
+        timer ??= setTimeout(kill, killAfterMs);
+      }
       if (parts[0] !== "ack") continue;
       const i = Number(parts[1]);
       const base = Number(parts[2]);
@@ -63,7 +72,6 @@ async function runWriter(
   });
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
   const code = await exited;
   clearTimeout(timer);
   assert.equal(code, null, `writer exited by itself (code ${code}): ${stderr}`);
@@ -86,9 +94,11 @@ test("after kill -9 at random moments every acknowledged batch is in the log onc
   for (let round = 0; round < rounds; round++) {
     const flushMessages = round % 3 === 1 ? 1 : 0;
     // Some kills land before or during recovery, most while appending and rolling.
-    const killAfter = round % 4 === 3 ? Math.floor(random() * 120) : 150 + Math.floor(random() * 500);
-    const where = `seed ${seed}, round ${round}, kill after ${killAfter} ms, flush.messages ${flushMessages || "max"}`;
-    const r = await runWriter(dir, acked, flushMessages, killAfter);
+    const duringStartup = round % 4 === 3;
+    const killAfter = Math.floor(random() * (duringStartup ? 300 : 400));
+    const from = duringStartup ? "spawn" : "open";
+    const where = `seed ${seed}, round ${round}, kill ${killAfter} ms after ${from}, flush.messages ${flushMessages || "max"}`;
+    const r = await runWriter(dir, acked, flushMessages, killAfter, duringStartup);
     kills++;
     if (!r.opened) killsDuringStartup++;
     assert.deepEqual(r.badAcks, [], `acks with wrong offsets (${where})`);
