@@ -47,11 +47,14 @@ export function effectiveTopicConfigs(overrides: Record<string, string>, broker:
 /** The storage engine's settings for a topic. */
 export function logConfigFor(overrides: Record<string, string>, broker: BrokerConfig): LogConfig {
   const v = (name: string): string => overrides[name] ?? broker.topicDefault(name);
+  // A compact-only topic keeps its records until the cleaner replaces them: time and size
+  // retention apply only with the delete policy (the cleaner itself is not built yet).
+  const deletes = v("cleanup.policy").split(",").includes("delete");
   return {
     segmentBytes: Number(v("segment.bytes")),
     segmentMs: longValue(v("segment.ms")),
-    retentionMs: longValue(v("retention.ms")),
-    retentionBytes: longValue(v("retention.bytes")),
+    retentionMs: deletes ? longValue(v("retention.ms")) : -1,
+    retentionBytes: deletes ? longValue(v("retention.bytes")) : -1,
     maxMessageBytes: Number(v("max.message.bytes")),
     indexIntervalBytes: Number(v("index.interval.bytes")),
     segmentIndexBytes: Number(v("segment.index.bytes")),

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startBroker, type RunningBroker } from "../../src/broker/broker.ts";
 import type { SettingValue } from "../../src/broker/config/broker-config.ts";
+import { batchSize, readBatchHeader, type BatchHeader } from "../../src/protocol/records/batch-header.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { SYSTEM_PYTHON } from "../helpers/peers.ts";
 
@@ -195,4 +196,22 @@ export function pythonScript(script: string): string {
 /** A unique name for a topic or group within one broker. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** The headers of every batch stored in one partition, read straight from the broker's log. */
+export async function storedBatchHeaders(broker: RunningBroker, topic: string, partition: number): Promise<BatchHeader[]> {
+  const p = broker.context.topics.partition(topic, partition);
+  assert.ok(p !== undefined, `no partition ${topic}-${partition}`);
+  const headers: BatchHeader[] = [];
+  let offset = p.log.logStartOffset;
+  while (offset < p.log.highWatermark) {
+    const bytes = await p.log.read(offset, 1 << 20);
+    if (bytes.length === 0) break;
+    for (let pos = 0; pos < bytes.length; pos += batchSize(bytes, pos)) {
+      const h = readBatchHeader(bytes, pos);
+      headers.push(h);
+      offset = Number(h.baseOffset) + h.lastOffsetDelta + 1;
+    }
+  }
+  return headers;
 }

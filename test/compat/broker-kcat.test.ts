@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { kcat, requirePeer } from "../helpers/peers.ts";
-import { runOk, startTestBroker, uniqueName, type TestBroker } from "./broker-harness.ts";
+import { compressionOf } from "../../src/protocol/records/batch-header.ts";
+import { runOk, startTestBroker, storedBatchHeaders, uniqueName, type TestBroker } from "./broker-harness.ts";
 
 interface KcatMessage {
   topic: string;
@@ -56,7 +57,8 @@ describe("kcat against the Ferry broker", () => {
     for (const p of [0, 1, 2]) assert.match(stdout, new RegExp(`partition ${p}, leader 1, replicas: 1, isrs: 1`));
   });
 
-  for (const codec of ["none", "gzip", "snappy", "lz4", "zstd"]) {
+  const CODEC_IDS = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
+  for (const [codec, codecId] of Object.entries(CODEC_IDS)) {
     test(`kcat -P -z ${codec} then -C -o beginning -e reads back exactly the keys, values and headers sent`, async (t) => {
       if (!(await requirePeer(t, "kcat", kcat))) return;
       const topic = uniqueName(`kcat-${codec}`);
@@ -84,6 +86,9 @@ describe("kcat against the Ferry broker", () => {
         );
         const keys = inPartition.map((m) => Number(String(m.key).slice(4)));
         assert.deepEqual(keys, [...keys].sort((a, b) => a - b), `partition ${p} keeps the send order`);
+        // The broker keeps batches as the producer compressed them.
+        for (const h of await storedBatchHeaders(broker.current, topic, p))
+          assert.equal(compressionOf(h.attributes), codecId, `stored batch at ${h.baseOffset} of partition ${p}`);
       }
     });
   }
