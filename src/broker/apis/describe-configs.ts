@@ -12,7 +12,15 @@ import type { BrokerContext } from "../broker-context.ts";
 import { defineApi } from "./api.ts";
 import { ResourceType, wrongBroker } from "./resource-types.ts";
 
-function topicEntries(name: string, b: BrokerContext, synonyms: boolean): Input<DescribeConfigsResourceResult>[] {
+// is_default exists only in v0 (v1+ say it with config_source); the codec rejects a true
+// is_default in later versions, so it is set only when the version has it.
+
+function topicEntries(
+  name: string,
+  b: BrokerContext,
+  synonyms: boolean,
+  hasIsDefault: boolean,
+): Input<DescribeConfigsResourceResult>[] {
   const topic = b.topics.topic(name);
   if (topic === undefined) return [];
   return effectiveTopicConfigs(topic.configs, b.config).map((c) => {
@@ -29,7 +37,7 @@ function topicEntries(name: string, b: BrokerContext, synonyms: boolean): Input<
       name: c.name,
       value: c.value,
       readOnly: false,
-      isDefault: c.source === ConfigSource.DEFAULT_CONFIG,
+      isDefault: hasIsDefault && c.source === ConfigSource.DEFAULT_CONFIG,
       configSource: c.source,
       isSensitive: false,
       synonyms: list,
@@ -39,7 +47,7 @@ function topicEntries(name: string, b: BrokerContext, synonyms: boolean): Input<
   });
 }
 
-function brokerEntries(b: BrokerContext, synonyms: boolean): Input<DescribeConfigsResourceResult>[] {
+function brokerEntries(b: BrokerContext, synonyms: boolean, hasIsDefault: boolean): Input<DescribeConfigsResourceResult>[] {
   return BROKER_CONFIGS.map((def) => {
     const explicit = b.config.isExplicit(def.name);
     const source = explicit ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
@@ -48,7 +56,7 @@ function brokerEntries(b: BrokerContext, synonyms: boolean): Input<DescribeConfi
       name: def.name,
       value,
       readOnly: true,
-      isDefault: !explicit,
+      isDefault: hasIsDefault && !explicit,
       configSource: source,
       isSensitive: false,
       synonyms: synonyms ? [{ name: def.name, value, source }] : [],
@@ -65,6 +73,7 @@ export const describeConfigs = defineApi({
   handle(req, ctx) {
     const b = ctx.broker;
     const synonyms = ctx.apiVersion >= 1 && req.includeSynonyms;
+    const hasIsDefault = ctx.apiVersion === 0;
     const results = req.resources.map((r) => {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
       let entries: Input<DescribeConfigsResourceResult>[];
@@ -72,11 +81,11 @@ export const describeConfigs = defineApi({
         if (b.topics.topic(r.resourceName) === undefined) {
           return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `unknown topic '${r.resourceName}'`, configs: [] };
         }
-        entries = topicEntries(r.resourceName, b, synonyms);
+        entries = topicEntries(r.resourceName, b, synonyms, hasIsDefault);
       } else if (r.resourceType === ResourceType.BROKER) {
         const wrong = wrongBroker(r.resourceName, b);
         if (wrong !== null) return { ...base, errorCode: wrong.code, errorMessage: wrong.message, configs: [] };
-        entries = brokerEntries(b, synonyms);
+        entries = brokerEntries(b, synonyms, hasIsDefault);
       } else {
         return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unsupported resource type ${r.resourceType}`, configs: [] };
       }

@@ -1,25 +1,11 @@
-// Durable small JSON files: written to a temporary file, fsynced, renamed over the old one,
-// and the directory fsynced, so a crash leaves either the old or the new contents.
-import { open, readFile, rename } from "node:fs/promises";
-import { dirname } from "node:path";
+// Durable small JSON files for the broker's metadata, replaced atomically through the
+// storage engine's writeFileAtomic (temp file, fsync, rename, directory fsync).
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../log/checkpoint-file.ts";
 
 /** Writes `value` as JSON to `path` atomically and durably. */
 export async function writeJsonFile(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, "w");
-  try {
-    await fh.writeFile(JSON.stringify(value, null, 2) + "\n");
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(dirname(path), "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileAtomic(path, Buffer.from(JSON.stringify(value, null, 2) + "\n"));
 }
 
 /** Reads a JSON file, or returns undefined when it does not exist. */
