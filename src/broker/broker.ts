@@ -65,7 +65,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     cleanups.unshift(() => groups.close());
 
     const host = opts.host ?? "127.0.0.1";
-    const advertised = { host: opts.advertisedHost ?? (host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host), port: 0 };
+    const advertised = {
+      host: opts.advertisedHost ?? (host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host),
+      port: 0,
+    };
     const context: BrokerContext = {
       config,
       meta,
@@ -118,7 +121,11 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   }
 }
 
-async function runCleanups(abort: AbortController, cleanups: (() => Promise<void>)[], log: Logger): Promise<void> {
+async function runCleanups(
+  abort: AbortController,
+  cleanups: (() => Promise<void>)[],
+  log: Logger,
+): Promise<void> {
   abort.abort();
   for (const c of cleanups) {
     try {

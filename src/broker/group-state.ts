@@ -45,7 +45,11 @@ export class LogGroupStore implements GroupStore {
 }
 
 /** Opens the group coordinator over the internal topic, creating the topic when new. */
-export async function openGroupCoordinator(topics: TopicManager, config: BrokerConfig, log: Logger): Promise<GroupCoordinator> {
+export async function openGroupCoordinator(
+  topics: TopicManager,
+  config: BrokerConfig,
+  log: Logger,
+): Promise<GroupCoordinator> {
   if (topics.topic(CONSUMER_OFFSETS) === undefined) {
     await topics.createTopic(CONSUMER_OFFSETS, {
       partitions: 1,

@@ -39,7 +39,9 @@ export class RequestDispatcher {
         const own = this.#handlers[ApiKey.ApiVersions];
         return encodeApiVersionsUnsupported(correlationId, own?.minVersion ?? 0, own?.maxVersion ?? 0);
       }
-      throw new RefusedRequestError(`unsupported API key ${apiKey} version ${apiVersion} from ${connection.remoteAddress}`);
+      throw new RefusedRequestError(
+        `unsupported API key ${apiKey} version ${apiVersion} from ${connection.remoteAddress}`,
+      );
     }
     const { header, body } = decodeRequest(payload);
     const ctx: RequestContext = {

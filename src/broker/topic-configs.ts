@@ -34,12 +34,18 @@ export function validateTopicConfigs(configs: Record<string, string | null>): vo
 }
 
 /** Every topic setting with its effective value and source. */
-export function effectiveTopicConfigs(overrides: Record<string, string>, broker: BrokerConfig): EffectiveConfig[] {
+export function effectiveTopicConfigs(
+  overrides: Record<string, string>,
+  broker: BrokerConfig,
+): EffectiveConfig[] {
   return TOPIC_CONFIGS.map((def) => {
     const own = overrides[def.name];
-    if (own !== undefined) return { name: def.name, value: own, source: ConfigSource.TOPIC_CONFIG, synonym: def.synonym };
+    if (own !== undefined)
+      return { name: def.name, value: own, source: ConfigSource.TOPIC_CONFIG, synonym: def.synonym };
     const brokerValue = broker.get(def.synonym);
-    const source = broker.isExplicit(def.synonym) ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
+    const source = broker.isExplicit(def.synonym)
+      ? ConfigSource.STATIC_BROKER_CONFIG
+      : ConfigSource.DEFAULT_CONFIG;
     return { name: def.name, value: brokerValue, source, synonym: def.synonym };
   });
 }
@@ -62,5 +68,12 @@ export function logConfigFor(overrides: Record<string, string>, broker: BrokerCo
     flushMs: longValue(v("flush.ms")),
     messageTimestampType: v("message.timestamp.type") === "LogAppendTime" ? "LogAppendTime" : "CreateTime",
     fileDeleteDelayMs: longValue(v("file.delete.delay.ms")),
+    cleanupPolicy: deletes
+      ? v("cleanup.policy").includes("compact")
+        ? "compact,delete"
+        : "delete"
+      : "compact",
+    messageTimestampBeforeMaxMs: longValue(v("message.timestamp.before.max.ms")),
+    messageTimestampAfterMaxMs: longValue(v("message.timestamp.after.max.ms")),
   };
 }

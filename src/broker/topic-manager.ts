@@ -115,11 +115,17 @@ export class TopicManager {
     }
     for (const t of this.#meta.topics()) {
       if (collisionKey(t.name) === collisionKey(name)) {
-        throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `topic '${name}' collides with existing topic '${t.name}'`);
+        throw new KafkaError(
+          ErrorCode.INVALID_TOPIC_EXCEPTION,
+          `topic '${name}' collides with existing topic '${t.name}'`,
+        );
       }
     }
     if (!Number.isInteger(opts.partitions) || opts.partitions < 1) {
-      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `number of partitions must be at least 1, got ${opts.partitions}`);
+      throw new KafkaError(
+        ErrorCode.INVALID_PARTITIONS,
+        `number of partitions must be at least 1, got ${opts.partitions}`,
+      );
     }
     if (opts.replicationFactor !== 1) {
       throw new KafkaError(
@@ -169,11 +175,16 @@ export class TopicManager {
 
   async deleteTopic(name: string): Promise<void> {
     const topic = this.#meta.topic(name);
-    if (topic === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic '${name}'`);
+    if (topic === undefined)
+      throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic '${name}'`);
     if (!this.#config.bool("delete.topic.enable")) {
-      throw new KafkaError(ErrorCode.TOPIC_DELETION_DISABLED, "topic deletion is disabled (delete.topic.enable=false)");
+      throw new KafkaError(
+        ErrorCode.TOPIC_DELETION_DISABLED,
+        "topic deletion is disabled (delete.topic.enable=false)",
+      );
     }
-    if (topic.internal) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `${name} is an internal topic`);
+    if (topic.internal)
+      throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `${name} is an internal topic`);
     // Forget the topic durably first: a crash after this point leaves only orphan files.
     await this.#meta.removeTopic(name);
     const parts = this.#partitions.get(name) ?? [];
@@ -187,9 +198,13 @@ export class TopicManager {
 
   async createPartitions(name: string, count: number, validateOnly: boolean): Promise<void> {
     const topic = this.#meta.topic(name);
-    if (topic === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic '${name}'`);
+    if (topic === undefined)
+      throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic '${name}'`);
     if (count < topic.partitions) {
-      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `topic has ${topic.partitions} partitions; cannot reduce to ${count}`);
+      throw new KafkaError(
+        ErrorCode.INVALID_PARTITIONS,
+        `topic has ${topic.partitions} partitions; cannot reduce to ${count}`,
+      );
     }
     if (count === topic.partitions) {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `topic already has ${topic.partitions} partitions`);
@@ -217,7 +232,8 @@ export class TopicManager {
   /** Applies retention to every partition; returns segments deleted. */
   async applyRetention(): Promise<number> {
     let deleted = 0;
-    for (const parts of this.#partitions.values()) for (const p of parts) deleted += await p.log.applyRetention();
+    for (const parts of this.#partitions.values())
+      for (const p of parts) deleted += await p.log.applyRetention();
     return deleted;
   }
 

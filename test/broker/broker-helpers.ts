@@ -14,7 +14,10 @@ export interface TestBroker extends RunningBroker {
   destroy(): Promise<void>;
 }
 
-export async function startTestBroker(settings: Record<string, SettingValue> = {}, dataDir?: string): Promise<TestBroker> {
+export async function startTestBroker(
+  settings: Record<string, SettingValue> = {},
+  dataDir?: string,
+): Promise<TestBroker> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), "ferry-broker-")));
   const broker = await startBroker({
     dataDir: dir,

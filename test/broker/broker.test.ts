@@ -39,7 +39,8 @@ test("an ApiVersions request newer than ours is answered in v0 with UNSUPPORTED_
       let buf = Buffer.alloc(0);
       sock.on("data", (d: Buffer) => {
         buf = Buffer.concat([buf, d]);
-        if (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) resolve(buf.subarray(4, 4 + buf.readInt32BE(0)));
+        if (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0))
+          resolve(buf.subarray(4, 4 + buf.readInt32BE(0)));
       });
       sock.on("error", reject);
       sock.write(frame);
@@ -59,7 +60,9 @@ test("an unsupported version of another API closes only that connection", async 
     const other = await b.connect();
     const sock = tcpConnect(b.port, b.host);
     const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
-    sock.write(encodeRequest(ApiKey.Produce, 2, { correlationId: 1, clientId: "old" }, { acks: 1, timeoutMs: 1000 }));
+    sock.write(
+      encodeRequest(ApiKey.Produce, 2, { correlationId: 1, clientId: "old" }, { acks: 1, timeoutMs: 1000 }),
+    );
     await closed;
     const res = await other.send(ApiKey.Metadata, 12, { topics: [] });
     assert.equal(res.brokers.length, 1, "other connections keep working");
@@ -118,8 +121,14 @@ test("produce assigns offsets and fetch returns the batches byte for byte", asyn
     assert.equal(part?.highWatermark, 3n);
     const got = decodeBatches(part?.records ?? Buffer.alloc(0));
     // The batch containing offset 1 starts at 0: whole batches are returned.
-    assert.deepEqual(got.map((x) => x.header.baseOffset), [0n, 2n]);
-    assert.deepEqual(got.flatMap((x) => x.records.map((r) => r.value?.toString())), ["a", "b", "c"]);
+    assert.deepEqual(
+      got.map((x) => x.header.baseOffset),
+      [0n, 2n],
+    );
+    assert.deepEqual(
+      got.flatMap((x) => x.records.map((r) => r.value?.toString())),
+      ["a", "b", "c"],
+    );
     await c.close();
   } finally {
     await b.destroy();
@@ -130,7 +139,10 @@ test("a fetch at the log end waits for new data instead of returning at once", a
   const b = await startTestBroker();
   try {
     const c = await b.connect();
-    await c.send(ApiKey.CreateTopics, 7, { topics: [{ name: "t", numPartitions: 1, replicationFactor: 1 }], timeoutMs: 1000 });
+    await c.send(ApiKey.CreateTopics, 7, {
+      topics: [{ name: "t", numPartitions: 1, replicationFactor: 1 }],
+      timeoutMs: 1000,
+    });
     const started = Date.now();
     const pending = c.send(ApiKey.Fetch, 12, {
       maxWaitMs: 5000,
@@ -166,9 +178,15 @@ test("produce to an unknown topic and fetch beyond the log end get Kafka's error
       topicData: [{ name: "nope", partitionData: [{ index: 0, records: batch(["x"]) }] }],
     });
     assert.equal(res.responses[0]?.partitionResponses[0]?.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    const md = await c.send(ApiKey.Metadata, 12, { topics: [{ name: "nope" }], allowAutoTopicCreation: true });
+    const md = await c.send(ApiKey.Metadata, 12, {
+      topics: [{ name: "nope" }],
+      allowAutoTopicCreation: true,
+    });
     assert.equal(md.topics[0]?.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "auto-creation is off");
-    await c.send(ApiKey.CreateTopics, 7, { topics: [{ name: "t", numPartitions: 1, replicationFactor: 1 }], timeoutMs: 1000 });
+    await c.send(ApiKey.CreateTopics, 7, {
+      topics: [{ name: "t", numPartitions: 1, replicationFactor: 1 }],
+      timeoutMs: 1000,
+    });
     const f = await c.send(ApiKey.Fetch, 12, {
       maxWaitMs: 0,
       topics: [{ topic: "t", partitions: [{ partition: 0, fetchOffset: 5n, partitionMaxBytes: 1000 }] }],
@@ -195,7 +213,14 @@ test("topics, configs, records and committed offsets survive a restart", async (
   const dir = first.dataDir;
   let c = await first.connect();
   await c.send(ApiKey.CreateTopics, 7, {
-    topics: [{ name: "keep", numPartitions: 3, replicationFactor: 1, configs: [{ name: "retention.ms", value: "12345" }] }],
+    topics: [
+      {
+        name: "keep",
+        numPartitions: 3,
+        replicationFactor: 1,
+        configs: [{ name: "retention.ms", value: "12345" }],
+      },
+    ],
     timeoutMs: 1000,
   });
   await c.send(ApiKey.Produce, 9, {
@@ -207,7 +232,9 @@ test("topics, configs, records and committed offsets survive a restart", async (
     groupId: "g",
     generationIdOrMemberEpoch: -1,
     memberId: "",
-    topics: [{ name: "keep", partitions: [{ partitionIndex: 2, committedOffset: 2n, committedMetadata: "m" }] }],
+    topics: [
+      { name: "keep", partitions: [{ partitionIndex: 2, committedOffset: 2n, committedMetadata: "m" }] },
+    ],
   });
   assert.equal(commit.topics[0]?.partitions[0]?.errorCode, 0);
   await c.close();

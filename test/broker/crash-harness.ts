@@ -34,9 +34,13 @@ interface BrokerProcess {
 }
 
 async function startBrokerProcess(dataDir: string, port: number): Promise<BrokerProcess> {
-  const child = spawn(FERRY, ["broker", "--data-dir", dataDir, "--port", String(port), "--log-level", "warn"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    FERRY,
+    ["broker", "--data-dir", dataDir, "--port", String(port), "--log-level", "warn"],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const bound = await new Promise<number>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (d: Buffer) => {
@@ -60,7 +64,12 @@ function kill9(b: BrokerProcess): Promise<void> {
 async function connectRetrying(port: number, deadline: number): Promise<Connection> {
   for (;;) {
     try {
-      return await openConnection({ host: "127.0.0.1", port, clientId: "crash-drill", requestTimeoutMs: 5000 });
+      return await openConnection({
+        host: "127.0.0.1",
+        port,
+        clientId: "crash-drill",
+        requestTimeoutMs: 5000,
+      });
     } catch (e) {
       if (Date.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, 50));
@@ -69,7 +78,12 @@ async function connectRetrying(port: number, deadline: number): Promise<Connecti
 }
 
 /** Runs the drill: `kills` SIGKILLs, each `minMs`..`maxMs` after the broker came up. */
-export async function runCrashDrill(opts: { kills: number; minMs: number; maxMs: number; seed?: number }): Promise<CrashReport> {
+export async function runCrashDrill(opts: {
+  kills: number;
+  minMs: number;
+  maxMs: number;
+  seed?: number;
+}): Promise<CrashReport> {
   const dataDir = await mkdtemp(join(tmpdir(), "ferry-crash-"));
   let rand = opts.seed ?? 12345;
   const random = (): number => {
@@ -92,8 +106,14 @@ export async function runCrashDrill(opts: { kills: number; minMs: number; maxMs:
   };
   try {
     let conn = await connectRetrying(port, Date.now() + 10_000);
-    await conn.send(ApiKey.CreateTopics, 7, { topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 1 }], timeoutMs: 5000 });
-    const pid = await conn.send(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000 });
+    await conn.send(ApiKey.CreateTopics, 7, {
+      topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 1 }],
+      timeoutMs: 5000,
+    });
+    const pid = await conn.send(ApiKey.InitProducerId, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 60000,
+    });
     let nextRecord = 0;
     let lastAckedCommit = -1n;
     let stop = false;
@@ -152,7 +172,9 @@ export async function runCrashDrill(opts: { kills: number; minMs: number; maxMs:
             groupId: "crash-group",
             generationIdOrMemberEpoch: -1,
             memberId: "",
-            topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: BigInt(nextRecord) }] }],
+            topics: [
+              { name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: BigInt(nextRecord) }] },
+            ],
           });
           if (c.topics[0]?.partitions[0]?.errorCode === 0 && BigInt(nextRecord) > lastAckedCommit) {
             lastAckedCommit = BigInt(nextRecord);
@@ -177,7 +199,9 @@ export async function runCrashDrill(opts: { kills: number; minMs: number; maxMs:
       const f = await conn.send(ApiKey.Fetch, 11, {
         maxWaitMs: 0,
         maxBytes: 4 << 20,
-        topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 4 << 20 }] }],
+        topics: [
+          { topic: TOPIC, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 4 << 20 }] },
+        ],
       });
       const p = f.responses[0]?.partitions[0];
       const batches = decodeBatches(p?.records ?? Buffer.alloc(0));

@@ -18,11 +18,19 @@ export const alterConfigs = defineApi({
     for (const r of req.resources) {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
       if (r.resourceType !== ResourceType.TOPIC) {
-        responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "only topic configs can be altered; broker settings are static (config file)" });
+        responses.push({
+          ...base,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: "only topic configs can be altered; broker settings are static (config file)",
+        });
         continue;
       }
       if (b.topics.topic(r.resourceName) === undefined) {
-        responses.push({ ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `unknown topic '${r.resourceName}'` });
+        responses.push({
+          ...base,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorMessage: `unknown topic '${r.resourceName}'`,
+        });
         continue;
       }
       try {

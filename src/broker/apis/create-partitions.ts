@@ -12,9 +12,15 @@ export const createPartitions = defineApi({
     const b = ctx.broker;
     const results = [];
     for (const t of req.topics) {
-      const bad = (t.assignments ?? []).find((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== b.meta.nodeId);
+      const bad = (t.assignments ?? []).find(
+        (a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== b.meta.nodeId,
+      );
       if (bad !== undefined) {
-        results.push({ name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: `new partitions must be assigned to broker ${b.meta.nodeId} only` });
+        results.push({
+          name: t.name,
+          errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          errorMessage: `new partitions must be assigned to broker ${b.meta.nodeId} only`,
+        });
         continue;
       }
       try {

@@ -19,21 +19,41 @@ export const createTopics = defineApi({
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const topics: Input<CreatableTopicResult>[] = [];
     for (const t of req.topics) {
-      const fail = (code: number, message: string) => ({ name: t.name, errorCode: code, errorMessage: message, numPartitions: -1, replicationFactor: -1, configs: null });
+      const fail = (code: number, message: string) => ({
+        name: t.name,
+        errorCode: code,
+        errorMessage: message,
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: null,
+      });
       if ((seen.get(t.name) ?? 0) > 1) {
-        topics.push(fail(ErrorCode.INVALID_REQUEST, `topic '${t.name}' appears more than once in the request`));
+        topics.push(
+          fail(ErrorCode.INVALID_REQUEST, `topic '${t.name}' appears more than once in the request`),
+        );
         continue;
       }
       let partitions = t.numPartitions === -1 ? b.config.int("num.partitions") : t.numPartitions;
-      let replication = t.replicationFactor === -1 ? b.config.int("default.replication.factor") : t.replicationFactor;
+      let replication =
+        t.replicationFactor === -1 ? b.config.int("default.replication.factor") : t.replicationFactor;
       if (t.assignments.length > 0) {
         if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
-          topics.push(fail(ErrorCode.INVALID_REQUEST, "give either assignments or partitions and replication factor, not both"));
+          topics.push(
+            fail(
+              ErrorCode.INVALID_REQUEST,
+              "give either assignments or partitions and replication factor, not both",
+            ),
+          );
           continue;
         }
         const bad = t.assignments.find((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== b.meta.nodeId);
         if (bad !== undefined) {
-          topics.push(fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `partition ${bad.partitionIndex} must be assigned to broker ${b.meta.nodeId} only`));
+          topics.push(
+            fail(
+              ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+              `partition ${bad.partitionIndex} must be assigned to broker ${b.meta.nodeId} only`,
+            ),
+          );
           continue;
         }
         partitions = t.assignments.length;

@@ -18,19 +18,31 @@ export const deleteRecords = defineApi({
           t.partitions.map(async (p) => {
             const partition = b.topics.partition(t.name, p.partitionIndex);
             if (partition === undefined) {
-              return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+              return {
+                partitionIndex: p.partitionIndex,
+                lowWatermark: -1n,
+                errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              };
             }
             const log = partition.log;
             const target = p.offset === -1n ? log.highWatermark : Number(p.offset);
             if (p.offset < -1n || target > log.highWatermark) {
-              return { partitionIndex: p.partitionIndex, lowWatermark: BigInt(log.logStartOffset), errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+              return {
+                partitionIndex: p.partitionIndex,
+                lowWatermark: BigInt(log.logStartOffset),
+                errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
+              };
             }
             try {
               const low = await log.deleteRecordsBefore(target);
               return { partitionIndex: p.partitionIndex, lowWatermark: BigInt(low), errorCode: 0 };
             } catch (e) {
               const { code } = errorOf(e, b.log, `delete records ${t.name}-${p.partitionIndex}`);
-              return { partitionIndex: p.partitionIndex, lowWatermark: BigInt(log.logStartOffset), errorCode: code };
+              return {
+                partitionIndex: p.partitionIndex,
+                lowWatermark: BigInt(log.logStartOffset),
+                errorCode: code,
+              };
             }
           }),
         ),

@@ -27,11 +27,17 @@ function topicEntries(
     const def = topicConfigDef(c.name);
     const list: { name: string; value: string; source: number }[] = [];
     if (synonyms) {
-      if (c.source === ConfigSource.TOPIC_CONFIG) list.push({ name: c.name, value: c.value, source: c.source });
+      if (c.source === ConfigSource.TOPIC_CONFIG)
+        list.push({ name: c.name, value: c.value, source: c.source });
       if (c.synonym !== null && b.config.isExplicit(c.synonym)) {
-        list.push({ name: c.synonym, value: b.config.get(c.synonym), source: ConfigSource.STATIC_BROKER_CONFIG });
+        list.push({
+          name: c.synonym,
+          value: b.config.get(c.synonym),
+          source: ConfigSource.STATIC_BROKER_CONFIG,
+        });
       }
-      if (def !== undefined) list.push({ name: c.synonym ?? c.name, value: def.default, source: ConfigSource.DEFAULT_CONFIG });
+      if (def !== undefined)
+        list.push({ name: c.synonym ?? c.name, value: def.default, source: ConfigSource.DEFAULT_CONFIG });
     }
     return {
       name: c.name,
@@ -47,7 +53,11 @@ function topicEntries(
   });
 }
 
-function brokerEntries(b: BrokerContext, synonyms: boolean, hasIsDefault: boolean): Input<DescribeConfigsResourceResult>[] {
+function brokerEntries(
+  b: BrokerContext,
+  synonyms: boolean,
+  hasIsDefault: boolean,
+): Input<DescribeConfigsResourceResult>[] {
   return BROKER_CONFIGS.map((def) => {
     const explicit = b.config.isExplicit(def.name);
     const source = explicit ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
@@ -79,19 +89,31 @@ export const describeConfigs = defineApi({
       let entries: Input<DescribeConfigsResourceResult>[];
       if (r.resourceType === ResourceType.TOPIC) {
         if (b.topics.topic(r.resourceName) === undefined) {
-          return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `unknown topic '${r.resourceName}'`, configs: [] };
+          return {
+            ...base,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            errorMessage: `unknown topic '${r.resourceName}'`,
+            configs: [],
+          };
         }
         entries = topicEntries(r.resourceName, b, synonyms, hasIsDefault);
       } else if (r.resourceType === ResourceType.BROKER) {
         const wrong = wrongBroker(r.resourceName, b);
-        if (wrong !== null) return { ...base, errorCode: wrong.code, errorMessage: wrong.message, configs: [] };
+        if (wrong !== null)
+          return { ...base, errorCode: wrong.code, errorMessage: wrong.message, configs: [] };
         entries = brokerEntries(b, synonyms, hasIsDefault);
       } else {
-        return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unsupported resource type ${r.resourceType}`, configs: [] };
+        return {
+          ...base,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `unsupported resource type ${r.resourceType}`,
+          configs: [],
+        };
       }
       const keys = r.configurationKeys;
       if (keys !== null) {
-        const known = (k: string) => (r.resourceType === ResourceType.TOPIC ? topicConfigDef(k) : brokerConfigDef(k)) !== undefined;
+        const known = (k: string) =>
+          (r.resourceType === ResourceType.TOPIC ? topicConfigDef(k) : brokerConfigDef(k)) !== undefined;
         const unknown = keys.filter((k) => !known(k));
         if (unknown.length > 0) {
           // Kafka answers unknown names by leaving them out; the known ones still come back.

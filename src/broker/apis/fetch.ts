@@ -29,7 +29,14 @@ interface Wanted {
 }
 
 function empty(index: number, code: number): Input<PartitionData> {
-  return { partitionIndex: index, errorCode: code, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null };
+  return {
+    partitionIndex: index,
+    errorCode: code,
+    highWatermark: -1n,
+    lastStableOffset: -1n,
+    logStartOffset: -1n,
+    records: null,
+  };
 }
 
 /** Reads every requested partition once; returns the response topics and bytes found. */
@@ -100,7 +107,9 @@ function resolveWanted(req: FetchRequest, version: number, b: BrokerContext) {
         partitionIndex: p.partition,
         partition: record === undefined ? undefined : b.topics.partition(record.name, p.partition),
         missingCode:
-          record === undefined && version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          record === undefined && version >= 13
+            ? ErrorCode.UNKNOWN_TOPIC_ID
+            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         fetchOffset: Number(p.fetchOffset),
         maxBytes: p.partitionMaxBytes,
         currentLeaderEpoch: p.currentLeaderEpoch,

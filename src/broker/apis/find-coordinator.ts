@@ -18,14 +18,27 @@ export const findCoordinator = defineApi({
     const validType = req.keyType === GROUP || req.keyType === TRANSACTION;
     if (ctx.apiVersion < 4) {
       if (!validType) {
-        return Promise.resolve({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown key type ${req.keyType}`, nodeId: -1, host: "", port: -1 });
+        return Promise.resolve({
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `unknown key type ${req.keyType}`,
+          nodeId: -1,
+          host: "",
+          port: -1,
+        });
       }
       return Promise.resolve({ errorCode: 0, errorMessage: null, ...me });
     }
     const coordinators = req.coordinatorKeys.map((key) =>
       validType
         ? { key, ...me, errorCode: 0, errorMessage: null }
-        : { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown key type ${req.keyType}` },
+        : {
+            key,
+            nodeId: -1,
+            host: "",
+            port: -1,
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: `unknown key type ${req.keyType}`,
+          },
     );
     return Promise.resolve({ coordinators });
   },

@@ -21,15 +21,25 @@ interface Change {
 }
 
 /** The topic's overrides after the changes; throws INVALID_CONFIG/INVALID_REQUEST. */
-export function applyChanges(current: Record<string, string>, changes: Change[], topic: string, b: BrokerContext): Record<string, string> {
+export function applyChanges(
+  current: Record<string, string>,
+  changes: Change[],
+  topic: string,
+  b: BrokerContext,
+): Record<string, string> {
   const next = { ...current };
   const names = new Set<string>();
   for (const c of changes) {
-    if (names.has(c.name)) throw new KafkaError(ErrorCode.INVALID_REQUEST, `config '${c.name}' is changed twice`);
+    if (names.has(c.name))
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, `config '${c.name}' is changed twice`);
     names.add(c.name);
     const def = topicConfigDef(c.name);
     if (def === undefined) throw new KafkaError(ErrorCode.INVALID_CONFIG, `unknown topic config '${c.name}'`);
-    const list = (v: string | undefined): string[] => (v ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const list = (v: string | undefined): string[] =>
+      (v ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
     switch (c.configOperation) {
       case SET:
         if (c.value === null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `null value for '${c.name}'`);
@@ -40,10 +50,17 @@ export function applyChanges(current: Record<string, string>, changes: Change[],
         break;
       case APPEND:
       case SUBTRACT: {
-        if (def.type !== "list") throw new KafkaError(ErrorCode.INVALID_CONFIG, `'${c.name}' is not a list; APPEND and SUBTRACT apply to lists only`);
+        if (def.type !== "list")
+          throw new KafkaError(
+            ErrorCode.INVALID_CONFIG,
+            `'${c.name}' is not a list; APPEND and SUBTRACT apply to lists only`,
+          );
         const now = list(next[c.name] ?? b.config.topicDefault(c.name));
         const items = list(c.value ?? "");
-        const result = c.configOperation === APPEND ? [...now, ...items.filter((i) => !now.includes(i))] : now.filter((i) => !items.includes(i));
+        const result =
+          c.configOperation === APPEND
+            ? [...now, ...items.filter((i) => !now.includes(i))]
+            : now.filter((i) => !items.includes(i));
         next[c.name] = result.join(",");
         break;
       }
@@ -65,12 +82,20 @@ export const incrementalAlterConfigs = defineApi({
     for (const r of req.resources) {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
       if (r.resourceType !== ResourceType.TOPIC) {
-        responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "only topic configs can be altered; broker settings are static (config file)" });
+        responses.push({
+          ...base,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: "only topic configs can be altered; broker settings are static (config file)",
+        });
         continue;
       }
       const topic = b.topics.topic(r.resourceName);
       if (topic === undefined) {
-        responses.push({ ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `unknown topic '${r.resourceName}'` });
+        responses.push({
+          ...base,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorMessage: `unknown topic '${r.resourceName}'`,
+        });
         continue;
       }
       try {

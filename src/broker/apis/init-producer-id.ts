@@ -15,7 +15,12 @@ export const initProducerId = defineApi({
       b.log.warn("InitProducerId with a transactional id refused: transactions are not supported yet", {
         transactionalId: req.transactionalId,
       });
-      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        producerId: -1n,
+        producerEpoch: -1,
+      };
     }
     const id = await b.meta.allocateProducerId();
     return { throttleTimeMs: 0, errorCode: 0, producerId: BigInt(id), producerEpoch: 0 };

@@ -33,7 +33,12 @@ export const listOffsets = defineApi({
               offset: BigInt(offset),
               leaderEpoch: offset < 0 || ctx.apiVersion < 4 ? -1 : LEADER_EPOCH,
             });
-            const fail = (code: number) => ({ partitionIndex: p.partitionIndex, errorCode: code, timestamp: -1n, offset: -1n });
+            const fail = (code: number) => ({
+              partitionIndex: p.partitionIndex,
+              errorCode: code,
+              timestamp: -1n,
+              offset: -1n,
+            });
             if (partition === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             if (p.currentLeaderEpoch > LEADER_EPOCH) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);
             const log = partition.log;

@@ -59,7 +59,12 @@ export const metadata = defineApi({
           topics.push(
             t !== undefined
               ? describeTopic(t, nodeId)
-              : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: wanted.topicId, partitions: [] },
+              : {
+                  errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+                  name: null,
+                  topicId: wanted.topicId,
+                  partitions: [],
+                },
           );
           continue;
         }

@@ -18,9 +18,15 @@ export const offsetForLeaderEpoch = defineApi({
         const partition = b.topics.partition(t.topic, p.partition);
         const base = { partition: p.partition, leaderEpoch: -1, endOffset: -1n };
         if (partition === undefined) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-        if (p.currentLeaderEpoch > LEADER_EPOCH) return { ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
+        if (p.currentLeaderEpoch > LEADER_EPOCH)
+          return { ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
         if (p.leaderEpoch > LEADER_EPOCH) return { ...base, errorCode: 0 };
-        return { partition: p.partition, errorCode: 0, leaderEpoch: LEADER_EPOCH, endOffset: BigInt(partition.log.logEndOffset) };
+        return {
+          partition: p.partition,
+          errorCode: 0,
+          leaderEpoch: LEADER_EPOCH,
+          endOffset: BigInt(partition.log.logEndOffset),
+        };
       }),
     }));
     return Promise.resolve({ throttleTimeMs: 0, topics });

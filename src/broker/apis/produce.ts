@@ -7,12 +7,21 @@ import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
 import type { PartitionProduceResponse } from "../../protocol/generated/produce-response.ts";
 import type { Input } from "../../protocol/codec-runtime.ts";
+import { isTransactional, readBatchHeader } from "../../protocol/records/batch-header.ts";
+import { RecordValidationError } from "../log/log-validator.ts";
 import { CONSUMER_OFFSETS } from "../topic-manager.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
 function failed(index: number, code: number, message: string | null): Input<PartitionProduceResponse> {
-  return { index, errorCode: code, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage: message };
+  return {
+    index,
+    errorCode: code,
+    baseOffset: -1n,
+    logAppendTimeMs: -1n,
+    logStartOffset: -1n,
+    errorMessage: message,
+  };
 }
 
 export const produce = defineApi({
@@ -28,10 +37,14 @@ export const produce = defineApi({
         partitionResponses: t.partitionData.map((p) => failed(p.index, code, message)),
       }));
     if (acks !== 0 && acks !== 1 && acks !== -1) {
-      return { responses: refuseAll(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${acks}`) };
+      return {
+        responses: refuseAll(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${acks}`),
+      };
     }
     if (req.transactionalId !== null) {
-      b.log.warn("transactional produce refused: transactions are not supported yet", { clientId: ctx.clientId });
+      b.log.warn("transactional produce refused: transactions are not supported yet", {
+        clientId: ctx.clientId,
+      });
       return {
         responses: refuseAll(
           ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
@@ -46,13 +59,28 @@ export const produce = defineApi({
           t.partitionData.map(async (p): Promise<Input<PartitionProduceResponse>> => {
             const partition = b.topics.partition(t.name, p.index);
             if (partition === undefined) {
-              return failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic or partition ${t.name}-${p.index}`);
+              return failed(
+                p.index,
+                ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                `unknown topic or partition ${t.name}-${p.index}`,
+              );
             }
             if (t.name === CONSUMER_OFFSETS) {
-              return failed(p.index, ErrorCode.INVALID_TOPIC_EXCEPTION, `${CONSUMER_OFFSETS} is written by the broker only`);
+              return failed(
+                p.index,
+                ErrorCode.INVALID_TOPIC_EXCEPTION,
+                `${CONSUMER_OFFSETS} is written by the broker only`,
+              );
             }
             if (p.records === null || p.records.length === 0) {
-              return failed(p.index, ErrorCode.CORRUPT_MESSAGE, "no record batches in the request");
+              return failed(p.index, ErrorCode.INVALID_RECORD, "no record batches in the request");
+            }
+            if (p.records.length >= 61 && isTransactional(readBatchHeader(p.records, 0).attributes)) {
+              return failed(
+                p.index,
+                ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                "transactional batches are not supported by this Ferry broker yet",
+              );
             }
             try {
               const r = await partition.log.append(p.records, { requireZeroBaseOffset: true });
@@ -67,7 +95,17 @@ export const produce = defineApi({
               };
             } catch (e) {
               const { code, message } = errorOf(e, b.log, `produce ${t.name}-${p.index}`);
-              return failed(p.index, code, message);
+              const out = failed(p.index, code, message);
+              if (e instanceof RecordValidationError) {
+                return {
+                  ...out,
+                  recordErrors: e.recordErrors.map((r) => ({
+                    batchIndex: r.batchIndex,
+                    batchIndexErrorMessage: r.message,
+                  })),
+                };
+              }
+              return out;
             }
           }),
         ),

@@ -93,7 +93,8 @@ export async function readBrokerConfigFile(path: string): Promise<BrokerFileSett
     return `${path}:${p.line}:${p.col}`;
   };
   const firstError = doc.errors[0];
-  if (firstError !== undefined) throw new ConfigError(at(firstError.pos[0]), firstError.message.split("\n")[0] ?? "");
+  if (firstError !== undefined)
+    throw new ConfigError(at(firstError.pos[0]), firstError.message.split("\n")[0] ?? "");
   const out: BrokerFileSettings = { kafka: {}, process: {} };
   if (doc.contents === null) return out;
   if (!isMap(doc.contents)) throw new ConfigError(at(0), "expected a map of setting names to values");

@@ -2,7 +2,8 @@
 // names: type, default, validation, and for topic settings the broker setting that
 // supplies their default (Kafka's "synonym").
 
-export type ConfigType = "boolean" | "string" | "int" | "short" | "long" | "double" | "list" | "password" | "class";
+export type ConfigType =
+  "boolean" | "string" | "int" | "short" | "long" | "double" | "list" | "password" | "class";
 
 /** Kafka's ConfigType codes in DescribeConfigs v3+. */
 export const CONFIG_TYPE_CODE: Record<ConfigType, number> = {
@@ -52,12 +53,30 @@ export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
     values: ["producer", "uncompressed"],
     synonym: "compression.type",
   },
-  { name: "delete.retention.ms", type: "long", default: "86400000", min: 0, synonym: "log.cleaner.delete.retention.ms" },
-  { name: "file.delete.delay.ms", type: "long", default: "60000", min: 0, synonym: "log.segment.delete.delay.ms" },
+  {
+    name: "delete.retention.ms",
+    type: "long",
+    default: "86400000",
+    min: 0,
+    synonym: "log.cleaner.delete.retention.ms",
+  },
+  {
+    name: "file.delete.delay.ms",
+    type: "long",
+    default: "60000",
+    min: 0,
+    synonym: "log.segment.delete.delay.ms",
+  },
   { name: "flush.messages", type: "long", default: LONG_MAX, min: 1, synonym: "log.flush.interval.messages" },
   { name: "flush.ms", type: "long", default: LONG_MAX, min: 0, synonym: "log.flush.interval.ms" },
   { name: "index.interval.bytes", type: "int", default: "4096", min: 0, synonym: "log.index.interval.bytes" },
-  { name: "max.compaction.lag.ms", type: "long", default: LONG_MAX, min: 1, synonym: "log.cleaner.max.compaction.lag.ms" },
+  {
+    name: "max.compaction.lag.ms",
+    type: "long",
+    default: LONG_MAX,
+    min: 1,
+    synonym: "log.cleaner.max.compaction.lag.ms",
+  },
   { name: "max.message.bytes", type: "int", default: "1048588", min: 0, synonym: "message.max.bytes" },
   {
     name: "message.timestamp.type",
@@ -76,18 +95,36 @@ export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
   {
     name: "message.timestamp.after.max.ms",
     type: "long",
-    default: LONG_MAX,
+    default: "3600000",
     min: 0,
     synonym: "log.message.timestamp.after.max.ms",
   },
-  { name: "min.cleanable.dirty.ratio", type: "double", default: "0.5", min: 0, synonym: "log.cleaner.min.cleanable.ratio" },
-  { name: "min.compaction.lag.ms", type: "long", default: "0", min: 0, synonym: "log.cleaner.min.compaction.lag.ms" },
+  {
+    name: "min.cleanable.dirty.ratio",
+    type: "double",
+    default: "0.5",
+    min: 0,
+    synonym: "log.cleaner.min.cleanable.ratio",
+  },
+  {
+    name: "min.compaction.lag.ms",
+    type: "long",
+    default: "0",
+    min: 0,
+    synonym: "log.cleaner.min.compaction.lag.ms",
+  },
   { name: "min.insync.replicas", type: "int", default: "1", min: 1, synonym: "min.insync.replicas" },
   { name: "preallocate", type: "boolean", default: "false", synonym: "log.preallocate" },
   { name: "retention.bytes", type: "long", default: "-1", synonym: "log.retention.bytes" },
   { name: "retention.ms", type: "long", default: "604800000", min: -1, synonym: "log.retention.ms" },
   { name: "segment.bytes", type: "int", default: "1073741824", min: 14, synonym: "log.segment.bytes" },
-  { name: "segment.index.bytes", type: "int", default: "10485760", min: 8, synonym: "log.index.size.max.bytes" },
+  {
+    name: "segment.index.bytes",
+    type: "int",
+    default: "10485760",
+    min: 8,
+    synonym: "log.index.size.max.bytes",
+  },
   { name: "segment.jitter.ms", type: "long", default: "0", min: 0, synonym: "log.roll.jitter.ms" },
   { name: "segment.ms", type: "long", default: "604800000", min: 1, synonym: "log.roll.ms" },
   {
@@ -115,15 +152,13 @@ export const BROKER_CONFIGS: readonly ConfigDef[] = [
   { name: "offset.metadata.max.bytes", type: "int", default: "4096", min: 0 },
   { name: "offsets.retention.check.interval.ms", type: "long", default: "600000", min: 1 },
   // Broker defaults of topic settings (their synonyms), with Kafka's broker-side names.
-  ...TOPIC_CONFIGS.map(
-    (t): ConfigDef => ({
-      name: t.synonym,
-      type: t.type,
-      default: t.default,
-      ...(t.values ? { values: t.values } : {}),
-      ...(t.min !== undefined ? { min: t.min } : {}),
-    }),
-  ),
+  ...TOPIC_CONFIGS.map((t): ConfigDef => ({
+    name: t.synonym,
+    type: t.type,
+    default: t.default,
+    ...(t.values ? { values: t.values } : {}),
+    ...(t.min !== undefined ? { min: t.min } : {}),
+  })),
 ];
 
 const BROKER_BY_NAME = new Map(BROKER_CONFIGS.map((d) => [d.name, d]));

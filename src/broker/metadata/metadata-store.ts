@@ -73,7 +73,12 @@ export class MetadataStore {
     const metaPath = join(dataDir, "meta.json");
     let meta = (await readJsonFile(metaPath)) as MetaFile | undefined;
     if (meta === undefined) {
-      meta = { version: 1, clusterId: opts.clusterId ?? randomKafkaId(), nodeId: opts.nodeId, producerIdBlockEnd: 0 };
+      meta = {
+        version: 1,
+        clusterId: opts.clusterId ?? randomKafkaId(),
+        nodeId: opts.nodeId,
+        producerIdBlockEnd: 0,
+      };
       await writeJsonFile(metaPath, meta);
     } else {
       if (opts.clusterId !== undefined && opts.clusterId !== meta.clusterId) {
@@ -85,7 +90,8 @@ export class MetadataStore {
         throw new MetadataMismatchError(`${dataDir} belongs to node ${meta.nodeId}, not ${opts.nodeId}`);
       }
     }
-    const topics = ((await readJsonFile(join(dataDir, "topics.json"))) as TopicsFile | undefined)?.topics ?? [];
+    const topics =
+      ((await readJsonFile(join(dataDir, "topics.json"))) as TopicsFile | undefined)?.topics ?? [];
     return new MetadataStore(dataDir, meta, topics);
   }
 
@@ -113,7 +119,10 @@ export class MetadataStore {
     await this.#saveTopics();
   }
 
-  async updateTopic(name: string, change: Partial<Pick<TopicRecord, "partitions" | "configs">>): Promise<void> {
+  async updateTopic(
+    name: string,
+    change: Partial<Pick<TopicRecord, "partitions" | "configs">>,
+  ): Promise<void> {
     const t = this.#topics.get(name);
     if (t === undefined) return;
     this.#topics.set(name, { ...t, ...change });

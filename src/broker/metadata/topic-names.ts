@@ -7,8 +7,10 @@ export const MAX_TOPIC_NAME_LENGTH = 249;
 export function invalidTopicName(name: string): string | null {
   if (name.length === 0) return "topic name is empty";
   if (name === "." || name === "..") return `topic name cannot be "${name}"`;
-  if (name.length > MAX_TOPIC_NAME_LENGTH) return `topic name is longer than ${MAX_TOPIC_NAME_LENGTH} characters`;
-  if (!LEGAL.test(name)) return `topic name "${name}" contains characters other than ASCII letters, digits, '.', '_' and '-'`;
+  if (name.length > MAX_TOPIC_NAME_LENGTH)
+    return `topic name is longer than ${MAX_TOPIC_NAME_LENGTH} characters`;
+  if (!LEGAL.test(name))
+    return `topic name "${name}" contains characters other than ASCII letters, digits, '.', '_' and '-'`;
   return null;
 }
 

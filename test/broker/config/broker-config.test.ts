@@ -23,7 +23,10 @@ test("defaults follow Kafka's and explicit settings override them", () => {
 });
 
 test("an unknown or invalid setting is refused with its name", () => {
-  assert.throws(() => new BrokerConfig({ "log.segmnt.bytes": 1 }), /unknown broker setting 'log.segmnt.bytes'/);
+  assert.throws(
+    () => new BrokerConfig({ "log.segmnt.bytes": 1 }),
+    /unknown broker setting 'log.segmnt.bytes'/,
+  );
   assert.throws(() => new BrokerConfig({ "num.partitions": 0 }), /num.partitions must be at least 1/);
   assert.throws(() => new BrokerConfig({ "auto.create.topics.enable": "yes" }), /must be true or false/);
 });
@@ -32,12 +35,21 @@ test("a YAML file error names the file, line and column", async () => {
   const path = await file("port: 9092\nlog.segment.bytes: 1048576\nlog.retention.ms: soon\n");
   await assert.rejects(
     () => readBrokerConfigFile(path),
-    (e: unknown) => e instanceof ConfigError && e.where === `${path}:3:19` && /log.retention.ms must be an integer/.test(e.message),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.where === `${path}:3:19` &&
+      /log.retention.ms must be an integer/.test(e.message),
   );
   const unknown = await file("data.dir: /tmp/x\n\nfoo.bar: 1\n");
-  await assert.rejects(() => readBrokerConfigFile(unknown), (e: unknown) => e instanceof ConfigError && e.where === `${unknown}:3:1`);
+  await assert.rejects(
+    () => readBrokerConfigFile(unknown),
+    (e: unknown) => e instanceof ConfigError && e.where === `${unknown}:3:1`,
+  );
   const broken = await file("port: [1,\n");
-  await assert.rejects(() => readBrokerConfigFile(broken), (e: unknown) => e instanceof ConfigError && e.where.startsWith(`${broken}:`));
+  await assert.rejects(
+    () => readBrokerConfigFile(broken),
+    (e: unknown) => e instanceof ConfigError && e.where.startsWith(`${broken}:`),
+  );
 });
 
 test("a YAML file separates process settings from Kafka settings", async () => {
