@@ -51,7 +51,7 @@ export class RequestDispatcher {
       clientId: header.clientId,
       clientHost: `/${connection.remoteAddress ?? "unknown"}`,
     };
-    const response = await (handler as ApiHandler<ApiKeyNumber>).handle(body as never, ctx);
+    const response = await (handler as ApiHandler<ApiKeyNumber>).handle(body, ctx);
     if (response === null) return null;
     return encodeResponse(apiKey as ApiKeyNumber, apiVersion, correlationId, response as never);
   }

@@ -99,7 +99,7 @@ export const incrementalAlterConfigs = defineApi({
         continue;
       }
       try {
-        const next = applyChanges(topic.configs, r.configs, topic.name, b);
+        const next = applyChanges(topic.configs, r.configs, b);
         if (!req.validateOnly) await b.topics.setConfigs(topic.name, next);
         responses.push({ ...base, errorCode: 0, errorMessage: null });
       } catch (e) {

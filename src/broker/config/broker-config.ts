@@ -104,10 +104,11 @@ export async function readBrokerConfigFile(path: string): Promise<BrokerFileSett
     if (!isScalar(key)) throw new ConfigError(at(0), "setting names must be plain strings");
     const name = String(key.value);
     const where = at(key.range?.[0]);
-    if (!isScalar(value) || value.value === null || typeof value.value === "object") {
+    const raw: unknown = isScalar(value) ? value.value : null;
+    if (typeof raw !== "string" && typeof raw !== "number" && typeof raw !== "boolean") {
       throw new ConfigError(where, `${name}: expected a single value (string, number or boolean)`);
     }
-    const str = String(value.value as SettingValue);
+    const str = String(raw);
     if ((PROCESS_SETTINGS as readonly string[]).includes(name)) {
       out.process[name as (typeof PROCESS_SETTINGS)[number]] = { value: str, where };
       continue;
