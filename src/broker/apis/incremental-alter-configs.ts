@@ -24,7 +24,6 @@ interface Change {
 export function applyChanges(
   current: Record<string, string>,
   changes: Change[],
-  topic: string,
   b: BrokerContext,
 ): Record<string, string> {
   const next = { ...current };

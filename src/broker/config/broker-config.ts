@@ -116,7 +116,7 @@ export async function readBrokerConfigFile(path: string): Promise<BrokerFileSett
     const def = brokerConfigDef(name);
     if (def === undefined) throw new ConfigError(where, `unknown broker setting '${name}'`);
     const reason = invalidReason(def, str);
-    if (reason !== null) throw new ConfigError(at(value.range?.[0]), reason);
+    if (reason !== null) throw new ConfigError(at(isScalar(value) ? value.range?.[0] : undefined), reason);
     out.kafka[name] = { value: str, where };
   }
   return out;
