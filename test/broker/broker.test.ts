@@ -272,3 +272,53 @@ test("a second broker on the same data directory is refused", async () => {
     await b.destroy();
   }
 });
+
+test("a request larger than socket.request.max.bytes closes the connection before its body arrives", async () => {
+  const b = await startTestBroker({ "socket.request.max.bytes": 4096 });
+  try {
+    const sock = tcpConnect(b.port, b.host);
+    const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
+    const header = Buffer.alloc(4);
+    header.writeInt32BE(1 << 30); // claims a 1 GiB request; only the size is ever sent
+    sock.write(header);
+    await closed;
+    const c = await b.connect();
+    assert.equal((await c.send(ApiKey.Metadata, 12, { topics: [] })).brokers.length, 1);
+    await c.close();
+  } finally {
+    await b.destroy();
+  }
+});
+
+test("a batch with a corrupted CRC is refused with CORRUPT_MESSAGE and nothing is stored", async () => {
+  const b = await startTestBroker();
+  try {
+    const c = await b.connect();
+    await c.send(ApiKey.CreateTopics, 7, {
+      topics: [{ name: "t", numPartitions: 1, replicationFactor: 1 }],
+      timeoutMs: 1000,
+    });
+    const bad = batch(["x", "y"]);
+    bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0xff;
+    const res = await c.send(ApiKey.Produce, 9, {
+      acks: -1,
+      timeoutMs: 1000,
+      topicData: [{ name: "t", partitionData: [{ index: 0, records: bad }] }],
+    });
+    assert.equal(res.responses[0]?.partitionResponses[0]?.errorCode, ErrorCode.CORRUPT_MESSAGE);
+    const lo = await c.send(ApiKey.ListOffsets, 7, {
+      replicaId: -1,
+      topics: [{ name: "t", partitions: [{ partitionIndex: 0, timestamp: -1n }] }],
+    });
+    assert.equal(lo.topics[0]?.partitions[0]?.offset, 0n);
+    const big = await c.send(ApiKey.Produce, 9, {
+      acks: -1,
+      timeoutMs: 1000,
+      topicData: [{ name: "t", partitionData: [{ index: 0, records: batch(["z".repeat(2_000_000)]) }] }],
+    });
+    assert.equal(big.responses[0]?.partitionResponses[0]?.errorCode, ErrorCode.MESSAGE_TOO_LARGE);
+    await c.close();
+  } finally {
+    await b.destroy();
+  }
+});
