@@ -1,6 +1,6 @@
 // Partition assignors for the classic consumer group protocol, as in Kafka's consumer: "range"
 // (per topic, contiguous ranges in member order) and "roundrobin" (all partitions dealt in turn).
-// The group member (not yet written) will run one on the leader during SyncGroup.
+// The group member (group-member.ts) runs one on the leader before SyncGroup.
 
 export interface AssignorMember {
   memberId: string;

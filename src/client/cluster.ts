@@ -40,6 +40,7 @@ export class Cluster {
   readonly #bootstrap: BrokerConnection[];
   readonly #brokers = new Map<number, BrokerConnection>();
   readonly #coordinators = new Map<string, number>();
+  readonly #dedicated = new Set<BrokerConnection>();
   readonly #allowAutoTopicCreation: boolean;
   readonly #metadataMaxAgeMs: number;
   #metadata: ClusterMetadata = emptyMetadata();
@@ -178,6 +179,24 @@ export class Cluster {
     return connection;
   }
 
+  /**
+   * A connection to a broker outside the shared pool, for requests the broker parks (JoinGroup
+   * waits for the whole group): brokers answer one connection's requests in order, so a parked
+   * request would hold up everything behind it. The caller closes it; close() closes it too.
+   */
+  dedicatedConnection(nodeId: number): BrokerConnection {
+    const shared = this.broker(nodeId);
+    const connection = new BrokerConnection({ nodeId, host: shared.host, port: shared.port }, this.#settings);
+    this.#dedicated.add(connection);
+    return connection;
+  }
+
+  /** Closes a connection from dedicatedConnection(). */
+  async closeDedicated(connection: BrokerConnection): Promise<void> {
+    this.#dedicated.delete(connection);
+    await connection.close();
+  }
+
   /** Some reachable broker for requests any broker serves (rotating over the known ones). */
   async anyBroker(): Promise<BrokerConnection> {
     if (this.#metadata.brokers.size === 0) await this.refreshMetadata([]);
@@ -245,8 +264,9 @@ export class Cluster {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const all = [...this.#bootstrap, ...this.#brokers.values()];
+    const all = [...this.#bootstrap, ...this.#brokers.values(), ...this.#dedicated];
     this.#brokers.clear();
+    this.#dedicated.clear();
     await Promise.all(all.map((b) => b.close()));
   }
 

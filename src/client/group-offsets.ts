@@ -37,15 +37,17 @@ const COORDINATOR_MOVED: ReadonlySet<number> = new Set([
 
 /**
  * Runs a request against a group's coordinator with the cluster's retries; a coordinator that
- * moved or is unreachable is looked up again before the next attempt.
+ * moved or is unreachable is looked up again before the next attempt. `route` may swap the
+ * cluster's shared connection for another to the same broker (the group member's own).
  */
 export function withCoordinator<T>(
   cluster: Cluster,
   groupId: string,
   request: (coordinator: BrokerConnection) => Promise<T>,
+  route: (shared: BrokerConnection) => BrokerConnection = (shared) => shared,
 ): Promise<T> {
   return cluster.withRetries(async () => {
-    const coordinator = await cluster.coordinator(groupId);
+    const coordinator = route(await cluster.coordinator(groupId));
     try {
       return await request(coordinator);
     } catch (e) {
