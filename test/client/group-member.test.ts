@@ -167,33 +167,43 @@ test("joining with an assignor the group does not share fails with INCONSISTENT_
   );
 });
 
-test("two members on librdkafka's mock cluster split the partitions and commit", async (t: TestContext) => {
-  if (!(await requirePeer(t, "librdkafka mock cluster", mockClusterBuilds))) return;
-  const mock = await startMockCluster({ brokers: 3, topics: ["shared:4"] });
-  const c = new Cluster({ bootstrap: mock.bootstrap, retries: 30, retryBackoffMaxMs: 300 });
-  const options = {
-    groupId: "mock-group",
-    topics: ["shared"],
-    sessionTimeoutMs: 4000,
-    heartbeatIntervalMs: 200,
-  };
-  const first = new RecordingMember(c, options);
-  const second = new RecordingMember(c, options);
-  t.after(async () => {
-    await Promise.all([first.member.close(), second.member.close()]);
-    await c.close();
-    await mock.close();
-  });
-  assert.deepEqual(partitionsOf(await first.member.join(), "shared"), [0, 1, 2, 3]);
-  const b = partitionsOf(await second.member.join(), "shared");
-  const a = partitionsOf(await first.settled((x) => partitionsOf(x, "shared").length < 4, 20_000), "shared");
-  assert.deepEqual([...a, ...b].sort(), [0, 1, 2, 3]);
-  assert.equal(a.length + b.length, 4);
-  await second.member.commit([{ topic: "shared", partition: b[0] ?? 0, offset: 5n }]);
-  const [committed] = await fetchCommittedOffsets(c, "mock-group", [
-    { topic: "shared", partition: b[0] ?? 0 },
-  ]);
-  assert.equal(committed?.offset, 5n);
-  await second.member.close();
-  await first.settled((x) => partitionsOf(x, "shared").length === 4, 20_000);
-});
+// The mock parks a first JoinGroup for a fixed 3 s and drops members whose session ends
+// meanwhile, so the session timeout leaves a wide margin; the test timeout keeps a stuck
+// mock from stalling the suite.
+test(
+  "two members on librdkafka's mock cluster split the partitions and commit",
+  { timeout: 90_000 },
+  async (t: TestContext) => {
+    if (!(await requirePeer(t, "librdkafka mock cluster", mockClusterBuilds))) return;
+    const mock = await startMockCluster({ brokers: 3, topics: ["shared:4"] });
+    const c = new Cluster({ bootstrap: mock.bootstrap, retries: 30, retryBackoffMaxMs: 300 });
+    const options = {
+      groupId: "mock-group",
+      topics: ["shared"],
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 200,
+    };
+    const first = new RecordingMember(c, options);
+    const second = new RecordingMember(c, options);
+    t.after(async () => {
+      await Promise.all([first.member.close(), second.member.close()]);
+      await c.close();
+      await mock.close();
+    });
+    assert.deepEqual(partitionsOf(await first.member.join(), "shared"), [0, 1, 2, 3]);
+    const b = partitionsOf(await second.member.join(), "shared");
+    const a = partitionsOf(
+      await first.settled((x) => partitionsOf(x, "shared").length < 4, 20_000),
+      "shared",
+    );
+    assert.deepEqual([...a, ...b].sort(), [0, 1, 2, 3]);
+    assert.equal(a.length + b.length, 4);
+    await second.member.commit([{ topic: "shared", partition: b[0] ?? 0, offset: 5n }]);
+    const [committed] = await fetchCommittedOffsets(c, "mock-group", [
+      { topic: "shared", partition: b[0] ?? 0 },
+    ]);
+    assert.equal(committed?.offset, 5n);
+    await second.member.close();
+    await first.settled((x) => partitionsOf(x, "shared").length === 4, 20_000);
+  },
+);

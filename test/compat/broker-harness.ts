@@ -28,8 +28,10 @@ export interface TestBroker {
   readonly bootstrap: string;
   /** The running broker (replaced by restart). */
   readonly current: RunningBroker;
-  /** The broker's log lines so far (kept for failure messages). */
+  /** The broker's log lines so far. */
   logLines(): string[];
+  /** The warn and error lines the broker logged (a real client's request should cause none). */
+  loggedProblems(): string[];
   /** close() then start again on the same data directory and port. */
   restart(): Promise<void>;
   /** Stops the broker and deletes its data directory. */
@@ -61,6 +63,7 @@ export async function startTestBroker(settings: Record<string, SettingValue> = {
       return current;
     },
     logLines: () => lines,
+    loggedProblems: () => lines.filter((l) => / level=(warn|error) /.test(l)),
     async restart() {
       await current.close();
       current = await start(port);
@@ -92,7 +95,15 @@ export async function spawnFerryBroker(opts: {
   settings?: Record<string, SettingValue>;
   timeoutMs?: number;
 }): Promise<ChildBroker> {
-  const args = ["broker", "--data-dir", opts.dataDir, "--port", String(opts.port ?? 0), "--host", "127.0.0.1"];
+  const args = [
+    "broker",
+    "--data-dir",
+    opts.dataDir,
+    "--port",
+    String(opts.port ?? 0),
+    "--host",
+    "127.0.0.1",
+  ];
   for (const [name, value] of Object.entries({ ...TEST_BROKER_SETTINGS, ...opts.settings }))
     args.push("--set", `${name}=${String(value)}`);
   const child = spawn(FERRY, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -162,6 +173,78 @@ export function runProgram(
   });
 }
 
+/** A client program left running, fed through stdin and read line by line. */
+export interface RunningProgram {
+  /** Complete stdout lines so far. */
+  readonly lines: string[];
+  stderr(): string;
+  /** Resolves once a stdout line satisfies `match` (checking lines already read first). */
+  waitForLine(match: (line: string) => boolean, timeoutMs: number): Promise<string>;
+  write(text: string): void;
+  /** Resolves with the exit code once the program has ended. */
+  readonly exited: Promise<number | null>;
+  kill(): void;
+}
+
+/** Starts a program that keeps running while the test drives the broker around it. */
+export function startProgram(command: string, args: readonly string[]): RunningProgram {
+  const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  let partial = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => {
+    const parts = (partial + s).split("\n");
+    partial = parts.pop() ?? "";
+    lines.push(...parts);
+    for (const w of [...waiters]) w();
+  });
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  child.stdin.on("error", () => undefined);
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("close", (code) => {
+      for (const w of [...waiters]) w();
+      resolve(code);
+    });
+  });
+  return {
+    lines,
+    stderr: () => stderr,
+    waitForLine(match, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        let checked = 0;
+        const check = (): void => {
+          for (; checked < lines.length; checked++) {
+            const line = lines[checked];
+            if (line !== undefined && match(line)) {
+              done();
+              resolve(line);
+              return;
+            }
+          }
+          if (child.exitCode !== null || child.signalCode !== null) {
+            done();
+            reject(new Error(`${command} ended before the expected line\nstderr: ${stderr}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting for a line from ${command}\nstderr: ${stderr}`));
+        }, timeoutMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    write: (text) => void child.stdin.write(text),
+    exited,
+    kill: () => void child.kill("SIGKILL"),
+  };
+}
+
 /** Runs a program and asserts that it exited 0. */
 export async function runOk(
   command: string,
@@ -199,7 +282,11 @@ export function uniqueName(prefix: string): string {
 }
 
 /** The headers of every batch stored in one partition, read straight from the broker's log. */
-export async function storedBatchHeaders(broker: RunningBroker, topic: string, partition: number): Promise<BatchHeader[]> {
+export async function storedBatchHeaders(
+  broker: RunningBroker,
+  topic: string,
+  partition: number,
+): Promise<BatchHeader[]> {
   const p = broker.context.topics.partition(topic, partition);
   assert.ok(p !== undefined, `no partition ${topic}-${partition}`);
   const headers: BatchHeader[] = [];

@@ -19,6 +19,11 @@ export interface ApiHandler<K extends ApiKeyNumber> {
   readonly key: K;
   readonly minVersion: number;
   readonly maxVersion: number;
+  /**
+   * The lowest version ApiVersions advertises, when it must be below minVersion; requests
+   * below minVersion are still refused. Only Produce needs it (see produce.ts).
+   */
+  readonly advertisedMinVersion?: number;
   /** The response body, or null when the request gets no response (Produce with acks=0). */
   handle(request: ApiMessages[K]["request"], ctx: RequestContext): Promise<ResponseOf<K> | null>;
 }

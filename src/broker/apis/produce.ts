@@ -28,6 +28,11 @@ export const produce = defineApi({
   key: ApiKey.Produce,
   minVersion: 3,
   maxVersion: 11,
+  // Advertised from v0 like Kafka 4 (KAFKA-18659): librdkafka before the fix for its issue
+  // #4956 (Debian 12 ships 2.0.2) sends gzip, snappy and lz4 batches uncompressed unless the
+  // broker's Produce range includes v0. Clients pick the highest common version, and v0-v2
+  // requests are still refused by the dispatcher.
+  advertisedMinVersion: 0,
   async handle(req, ctx) {
     const b = ctx.broker;
     const acks = req.acks;

@@ -1,6 +1,7 @@
 """confluent-kafka: a group member that consumes a topic, committing each record
 synchronously, until it has `limit` records or every assigned partition is at its end.
-Prints one JSON line."""
+With a fifth argument N it stops after N records, prints {"paused": N} and waits for a line
+on stdin before going on (the test restarts the broker meanwhile). Prints one JSON line."""
 import json
 import sys
 import time
@@ -8,6 +9,7 @@ import time
 from confluent_kafka import Consumer, KafkaError
 
 bootstrap, topic, group, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+pause_after = int(sys.argv[5]) if len(sys.argv) > 5 else None
 
 consumer = Consumer({
     "bootstrap.servers": bootstrap,
@@ -16,6 +18,8 @@ consumer = Consumer({
     "auto.offset.reset": "earliest",
     "enable.partition.eof": True,
     "heartbeat.interval.ms": 200,
+    "reconnect.backoff.ms": 20,
+    "reconnect.backoff.max.ms": 200,
 })
 state = {"assigned": None, "eof": set()}
 
@@ -27,6 +31,7 @@ def on_assign(c, parts):
 consumer.subscribe([topic], on_assign=on_assign)
 consumed = []
 error = None
+transient = []  # connection errors librdkafka reports while the broker restarts
 deadline = time.monotonic() + 20
 while len(consumed) < limit:
     if time.monotonic() > deadline:
@@ -41,10 +46,17 @@ while len(consumed) < limit:
             if state["assigned"] is not None and state["eof"] >= state["assigned"]:
                 break
             continue
+        if msg.error().code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
+            transient.append(msg.error().name())
+            continue
         error = msg.error().name()
         break
     state["eof"].discard(msg.partition())
     consumed.append({"partition": msg.partition(), "offset": msg.offset(), "value": msg.value().decode()})
     consumer.commit(message=msg, asynchronous=False)
+    if len(consumed) == pause_after:
+        print(json.dumps({"paused": pause_after}), flush=True)
+        sys.stdin.readline()
+        deadline = time.monotonic() + 20
 consumer.close()
-print(json.dumps({"consumed": consumed, "error": error}))
+print(json.dumps({"consumed": consumed, "error": error, "transient": transient}))

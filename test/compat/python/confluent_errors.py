@@ -24,8 +24,11 @@ def report(label):
     return on_delivery
 
 
+# One flush each: a batch holding both records would be refused as a whole, as Kafka does.
 producer.produce(small_topic, value=b"x" * size, on_delivery=report("tooLarge"))
+producer.flush(10)
 producer.produce(small_topic, value=b"fits", on_delivery=report("small"))
+producer.flush(10)
 producer.produce(missing_topic, value=b"nowhere", on_delivery=report("unknownTopic"))
 producer.flush(10)
 print(json.dumps(outcome))
