@@ -5,7 +5,12 @@ import { runCrashDrill } from "../test/broker/crash-harness.ts";
 
 export async function run(): Promise<Record<string, number>> {
   const kills = Number(process.env.FERRY_CRASH_KILLS ?? 25);
-  const r = await runCrashDrill({ kills, minMs: 100, maxMs: 900, seed: Number(process.env.FERRY_CRASH_SEED ?? 1) });
+  const r = await runCrashDrill({
+    kills,
+    minMs: 100,
+    maxMs: 900,
+    seed: Number(process.env.FERRY_CRASH_SEED ?? 1),
+  });
   if (r.missing + r.duplicates + r.outOfOrder + r.commitMismatches > 0) process.exitCode = 1;
   return { ...r };
 }

@@ -20,14 +20,32 @@ async function cpuSeconds(pid: number): Promise<number> {
 }
 
 async function load(port: number, topic: string, partitions: number, mode: string, seconds: number) {
-  const { stdout } = await run$(process.execPath, [LOAD, "--port", String(port), "--topic", topic, "--partitions", String(partitions), "--mode", mode, "--seconds", String(seconds)], { maxBuffer: 1 << 20 });
+  const { stdout } = await run$(
+    process.execPath,
+    [
+      LOAD,
+      "--port",
+      String(port),
+      "--topic",
+      topic,
+      "--partitions",
+      String(partitions),
+      "--mode",
+      mode,
+      "--seconds",
+      String(seconds),
+    ],
+    { maxBuffer: 1 << 20 },
+  );
   return JSON.parse(stdout) as { bytes: number; records: number; seconds: number };
 }
 
 export async function run(): Promise<Record<string, number>> {
   const seconds = Number(process.env.FERRY_BENCH_SECONDS ?? 5);
   const dir = await mkdtemp(join(tmpdir(), "ferry-bench-"));
-  const broker = spawn(FERRY, ["broker", "--data-dir", dir, "--port", "0", "--log-level", "warn"], { stdio: ["ignore", "pipe", "inherit"] });
+  const broker = spawn(FERRY, ["broker", "--data-dir", dir, "--port", "0", "--log-level", "warn"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const out: Record<string, number> = {};
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -41,7 +59,10 @@ export async function run(): Promise<Record<string, number>> {
     const admin = await openConnection({ host: "127.0.0.1", port });
     for (const partitions of [1, 8, 64]) {
       const topic = `bench-${partitions}`;
-      await admin.send(ApiKey.CreateTopics, 7, { topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1 }], timeoutMs: 5000 });
+      await admin.send(ApiKey.CreateTopics, 7, {
+        topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1 }],
+        timeoutMs: 5000,
+      });
       for (const mode of ["produce", "fetch"]) {
         const cpu0 = await cpuSeconds(pid);
         const r = await load(port, topic, partitions, mode, seconds);

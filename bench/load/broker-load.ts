@@ -37,9 +37,15 @@ async function produce(): Promise<{ bytes: number; records: number }> {
       while (Date.now() < end) {
         const partitionData = [];
         // One request carries a batch for each of up to 8 partitions, round-robin.
-        for (let i = 0; i < Math.min(8, partitions); i++) partitionData.push({ index: p++ % partitions, records: batch });
-        const res = await conn.send(ApiKey.Produce, 9, { acks: -1, timeoutMs: 30000, topicData: [{ name: topic, partitionData }] });
-        for (const r of res.responses[0]?.partitionResponses ?? []) if (r.errorCode !== 0) throw new Error(`produce error ${r.errorCode}`);
+        for (let i = 0; i < Math.min(8, partitions); i++)
+          partitionData.push({ index: p++ % partitions, records: batch });
+        const res = await conn.send(ApiKey.Produce, 9, {
+          acks: -1,
+          timeoutMs: 30000,
+          topicData: [{ name: topic, partitionData }],
+        });
+        for (const r of res.responses[0]?.partitionResponses ?? [])
+          if (r.errorCode !== 0) throw new Error(`produce error ${r.errorCode}`);
         bytes += partitionData.length * PER_BATCH * RECORD;
         records += partitionData.length * PER_BATCH;
       }
@@ -62,7 +68,12 @@ async function fetchAll(): Promise<{ bytes: number; records: number }> {
       maxWaitMs: 100,
       minBytes: 1,
       maxBytes: 16 << 20,
-      topics: [{ topic, partitions: offsets.map((o, i) => ({ partition: i, fetchOffset: o, partitionMaxBytes: 1 << 20 })) }],
+      topics: [
+        {
+          topic,
+          partitions: offsets.map((o, i) => ({ partition: i, fetchOffset: o, partitionMaxBytes: 1 << 20 })),
+        },
+      ],
     });
     let got = 0;
     for (const p of res.responses[0]?.partitions ?? []) {

@@ -68,13 +68,15 @@ export const brokerCommand: Command = {
       if (dataDir === undefined) throw new ConfigError("--data-dir", "a data directory is required");
       const int = (text: string | undefined, where: string): number | undefined => {
         if (text === undefined) return undefined;
-        if (!/^\d+$/.test(text)) throw new ConfigError(where, `expected a non-negative integer, got '${text}'`);
+        if (!/^\d+$/.test(text))
+          throw new ConfigError(where, `expected a non-negative integer, got '${text}'`);
         return Number(text);
       };
       const level = v["log-level"] ?? "info";
-      if (!["debug", "info", "warn", "error"].includes(level)) throw new ConfigError("--log-level", `unknown level '${level}'`);
+      if (!["debug", "info", "warn", "error"].includes(level))
+        throw new ConfigError("--log-level", `unknown level '${level}'`);
       const logger = createLogger({ level: level as "info" });
-      const nodeIdText = v["node-id"] ?? (file.kafka["node.id"]?.value);
+      const nodeIdText = v["node-id"] ?? file.kafka["node.id"]?.value;
       const port = int(pick(v.port, "port"), "--port");
       const nodeId = int(nodeIdText, "--node-id");
       const host = pick(v.host, "host");
