@@ -73,10 +73,10 @@ export class TopicManager {
     return join(this.#meta.dataDir, `${topic}-${partition}`);
   }
 
-  async #openPartitions(topic: TopicRecord, from: number): Promise<void> {
+  async #openPartitions(topic: TopicRecord, from: number, to = topic.partitions): Promise<void> {
     const list = this.#partitions.get(topic.name) ?? [];
     const cfg = logConfigFor(topic.configs, this.#config);
-    for (let p = from; p < topic.partitions; p++) {
+    for (let p = from; p < to; p++) {
       const log = await PartitionLog.open(this.#dir(topic.name, p), cfg);
       list[p] = new Partition(topic, p, log);
     }
@@ -210,11 +210,8 @@ export class TopicManager {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `topic already has ${topic.partitions} partitions`);
     }
     if (validateOnly) return;
-    const grown: TopicRecord = { ...topic, partitions: count };
-    await this.#openPartitions(grown, topic.partitions);
+    await this.#openPartitions(topic, topic.partitions, count);
     await this.#meta.updateTopic(name, { partitions: count });
-    const updated = this.#meta.topic(name);
-    if (updated !== undefined) for (const p of this.partitionsOf(name)) Object.assign(p.topic, updated);
     this.#log.info("partitions added", { topic: name, partitions: count });
   }
 
@@ -223,10 +220,7 @@ export class TopicManager {
     validateTopicConfigs(configs);
     await this.#meta.updateTopic(name, { configs });
     const cfg = logConfigFor(configs, this.#config);
-    for (const p of this.partitionsOf(name)) {
-      p.topic.configs = configs;
-      p.log.setConfig(cfg);
-    }
+    for (const p of this.partitionsOf(name)) p.log.setConfig(cfg);
   }
 
   /** Applies retention to every partition; returns segments deleted. */

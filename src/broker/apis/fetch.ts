@@ -39,19 +39,26 @@ function empty(index: number, code: number): Input<PartitionData> {
   };
 }
 
-/** Reads every requested partition once; returns the response topics and bytes found. */
+interface ReadRound {
+  /** Partition answers per requested topic, in request order. */
+  perTopic: Input<PartitionData>[][];
+  total: number;
+  anyError: boolean;
+}
+
+/** Reads every requested partition once. */
 async function readAll(
   wanted: Wanted[],
-  topics: Input<FetchableTopicResponse>[],
+  topicCount: number,
   maxBytes: number,
   readCommitted: boolean,
   b: BrokerContext,
-): Promise<number> {
+): Promise<ReadRound> {
   let remaining = maxBytes;
   let total = 0;
-  for (const t of topics) (t.partitions as Input<PartitionData>[]).length = 0;
+  const perTopic = Array.from({ length: topicCount }, (): Input<PartitionData>[] => []);
   for (const w of wanted) {
-    const parts = topics[w.topicIndex]?.partitions as Input<PartitionData>[];
+    const parts = perTopic[w.topicIndex] ?? [];
     const p = w.partition;
     if (p === undefined) {
       parts.push(empty(w.partitionIndex, w.missingCode));
@@ -92,15 +99,16 @@ async function readAll(
       parts.push({ ...base, errorCode: code, records: null });
     }
   }
-  return total;
+  const anyError = perTopic.some((parts) => parts.some((x) => (x.errorCode ?? 0) !== 0));
+  return { perTopic, total, anyError };
 }
 
 function resolveWanted(req: FetchRequest, version: number, b: BrokerContext) {
   const wanted: Wanted[] = [];
-  const topics: Input<FetchableTopicResponse>[] = [];
+  const topics: { topic: string; topicId: string }[] = [];
   req.topics.forEach((t, topicIndex) => {
     const record = version >= 13 ? b.topics.topicById(t.topicId) : b.topics.topic(t.topic);
-    topics.push({ topic: record?.name ?? t.topic, topicId: t.topicId, partitions: [] });
+    topics.push({ topic: record?.name ?? t.topic, topicId: t.topicId });
     for (const p of t.partitions) {
       wanted.push({
         topicIndex,
@@ -132,16 +140,19 @@ export const fetch = defineApi({
     const readCommitted = req.isolationLevel === READ_COMMITTED;
     const deadline = b.now() + Math.max(0, req.maxWaitMs);
     const minBytes = Math.max(1, req.minBytes);
+    let round: ReadRound;
     for (;;) {
-      const total = await readAll(wanted, topics, req.maxBytes, readCommitted, b);
+      round = await readAll(wanted, topics.length, req.maxBytes, readCommitted, b);
       const wait = deadline - b.now();
-      if (total >= minBytes || wait <= 0) break;
-      const anyError = topics.some((t) => (t.partitions ?? []).some((p) => (p.errorCode ?? 0) !== 0));
-      if (anyError) break;
+      if (round.total >= minBytes || wait <= 0 || round.anyError) break;
       await waitForAppend(wanted, wait, b.closing);
       if (b.closing.aborted) break;
     }
-    return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: topics };
+    const responses: Input<FetchableTopicResponse>[] = topics.map((t, i) => ({
+      ...t,
+      partitions: round.perTopic[i] ?? [],
+    }));
+    return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
   },
 });
 

@@ -125,7 +125,8 @@ export class MetadataStore {
   ): Promise<void> {
     const t = this.#topics.get(name);
     if (t === undefined) return;
-    this.#topics.set(name, { ...t, ...change });
+    // In place: partitions and handlers hold this record, so they all see the change.
+    Object.assign(t, change);
     await this.#saveTopics();
   }
 
