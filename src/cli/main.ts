@@ -2,9 +2,11 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "./command.ts";
 import { brokerCommand } from "./commands/broker.ts";
+import { linkCommand } from "./commands/link.ts";
 
 const commands: Record<string, Command> = {
   broker: brokerCommand,
+  link: linkCommand,
 };
 
 function packageVersion(): string {

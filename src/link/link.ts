@@ -1,0 +1,338 @@
+// A replication link between two Kafka clusters: the long-running object behind `ferry link`
+// and the control plane. It owns both client connections, the topic/config/group sync loops,
+// one fetch loop per (source leader, mode), and its durable state on the target.
+import { Admin } from "../client/admin.ts";
+import { Cluster, type ClusterOptions } from "../client/cluster.ts";
+import { isFerryBroker } from "../client/mirror-append.ts";
+import { sleep } from "../client/retry.ts";
+import { createLogger, type Logger } from "../util/logger.ts";
+import { flushCheckpoints } from "./checkpoints.ts";
+import { runFetchLoop } from "./fetch-loop.ts";
+import { syncGroups, type GroupSyncStatus } from "./group-sync.ts";
+import { DEFAULT_TUNING, type LinkContext, type LinkTuning } from "./link-context.ts";
+import { LinkMetrics } from "./link-metrics.ts";
+import { registrationWrite, type LinkRegistration } from "./link-registry.ts";
+import { LinkStateStore } from "./link-state-store.ts";
+import { LoopGuard } from "./loop-guard.ts";
+import { MirrorWriter } from "./mirror-writer.ts";
+import type { PartitionReplica, ReplicaMode } from "./partition-replica.ts";
+import {
+  newTopicSyncState,
+  syncConfigs,
+  syncTopics,
+  type ModeChoice,
+  type TopicSyncState,
+} from "./topic-sync.ts";
+import { TopicFilter, type LinkFilters } from "./topic-filter.ts";
+import { TranslateWriter } from "./translate-writer.ts";
+
+export interface LinkOptions {
+  /** Letters, digits, '.', '_' and '-'; identifies the link's state on the target. */
+  name: string;
+  /** Source bootstrap servers ("host:port,host:port"). */
+  source: string | readonly string[];
+  target: string | readonly string[];
+  filters?: Partial<LinkFilters>;
+  /** Prepended to every target topic name (default none: identity naming). */
+  prefix?: string;
+  /** Default auto: mirror topics when the target is a Ferry broker, translation otherwise. */
+  mode?: ModeChoice;
+  tuning?: Partial<LinkTuning>;
+  logger?: Logger;
+  /** Extra client settings (TLS/SASL socket factories later). */
+  sourceClient?: Partial<ClusterOptions>;
+  targetClient?: Partial<ClusterOptions>;
+}
+
+/** A link option that cannot work, named by its field. */
+export class LinkConfigError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = "LinkConfigError";
+    this.field = field;
+  }
+}
+
+const NAME = /^[A-Za-z0-9._-]{1,200}$/;
+
+export class Link {
+  readonly ctx: LinkContext;
+  readonly mode: ModeChoice;
+  readonly targetIsFerry: boolean;
+  readonly topics: TopicSyncState = newTopicSyncState();
+  groups: GroupSyncStatus[] = [];
+  readonly #abort: AbortController;
+  readonly #loops = new Map<string, Promise<void>>();
+  readonly #background: Promise<void>[] = [];
+  readonly #mirrorWriter: MirrorWriter;
+  readonly #loopGuard: LoopGuard;
+  #wakeTopics: (() => void) | undefined;
+  #stopped: Promise<void> | undefined;
+
+  private constructor(
+    ctx: LinkContext,
+    abort: AbortController,
+    mode: ModeChoice,
+    targetIsFerry: boolean,
+    loopGuard: LoopGuard,
+  ) {
+    this.ctx = ctx;
+    this.#abort = abort;
+    this.mode = mode;
+    this.targetIsFerry = targetIsFerry;
+    this.#mirrorWriter = new MirrorWriter(ctx);
+    this.#loopGuard = loopGuard;
+  }
+
+  /** Connects to both clusters, reads the link's state, attaches topics and starts copying. */
+  static async start(options: LinkOptions): Promise<Link> {
+    if (!NAME.test(options.name)) {
+      throw new LinkConfigError("name", `'${options.name}' must be 1-200 letters, digits, '.', '_' or '-'`);
+    }
+    const prefix = options.prefix ?? "";
+    if (prefix !== "" && !/^[A-Za-z0-9._-]+$/.test(prefix)) {
+      throw new LinkConfigError("prefix", `'${prefix}' may hold only letters, digits, '.', '_' and '-'`);
+    }
+    const filter = new TopicFilter(options.filters);
+    const logger = (options.logger ?? createLogger()).child({ link: options.name });
+    const source = new Cluster({
+      clientId: `ferry-link-${options.name}`,
+      ...options.sourceClient,
+      bootstrap: options.source,
+    });
+    const target = new Cluster({
+      clientId: `ferry-link-${options.name}`,
+      ...options.targetClient,
+      bootstrap: options.target,
+    });
+    try {
+      const sourceAdmin = new Admin(source);
+      const targetAdmin = new Admin(target);
+      const [sourceInfo, targetInfo] = await Promise.all([
+        sourceAdmin.describeCluster(),
+        targetAdmin.describeCluster(),
+      ]);
+      const sourceClusterId = sourceInfo.clusterId ?? "unknown-source";
+      const targetClusterId = targetInfo.clusterId ?? "unknown-target";
+      if (sourceClusterId === targetClusterId && prefix === "") {
+        throw new LinkConfigError(
+          "target",
+          `source and target are the same cluster (${sourceClusterId}); a link needs a prefix to copy within one cluster`,
+        );
+      }
+      const mode = options.mode ?? "auto";
+      const targetIsFerry = await isFerryBroker(target);
+      if (mode === "mirror" && !targetIsFerry) {
+        throw new LinkConfigError(
+          "mode",
+          "mirror mode needs a Ferry broker as the target; use auto or translate",
+        );
+      }
+      const [state, sourceState] = await Promise.all([
+        LinkStateStore.open(target, targetAdmin),
+        LinkStateStore.openReadOnly(source, sourceAdmin),
+      ]);
+      const registration: Omit<LinkRegistration, "producerIds"> = {
+        name: options.name,
+        sourceClusterId,
+        targetClusterId,
+        prefix,
+      };
+      await state.write([registrationWrite(state, registration)]);
+      const abort = new AbortController();
+      const loopGuard = new LoopGuard(sourceState);
+      const ctx: LinkContext = {
+        name: options.name,
+        source,
+        target,
+        sourceAdmin,
+        targetAdmin,
+        sourceClusterId,
+        targetClusterId,
+        prefix,
+        tuning: { ...DEFAULT_TUNING, ...options.tuning },
+        logger,
+        metrics: new LinkMetrics(),
+        replicas: new Map(),
+        state,
+        sourceState,
+        registration,
+        loopGuard,
+        signal: abort.signal,
+        filter,
+        paused: false,
+      };
+      const link = new Link(ctx, abort, mode, targetIsFerry, loopGuard);
+      await link.#syncTopicsOnce();
+      link.#startBackground();
+      logger.info("link started", {
+        source: sourceClusterId,
+        target: targetClusterId,
+        mode,
+        targetIsFerry,
+        prefix,
+      });
+      return link;
+    } catch (e) {
+      await Promise.allSettled([source.close(), target.close()]);
+      throw e;
+    }
+  }
+
+  get name(): string {
+    return this.ctx.name;
+  }
+
+  get filters(): LinkFilters {
+    return this.ctx.filter.filters;
+  }
+
+  /** Replaces the filters (throws FilterError for a bad pattern, changing nothing); applied at once. */
+  setFilters(filters: Partial<LinkFilters>): void {
+    this.ctx.filter = new TopicFilter({ ...this.ctx.filter.filters, ...filters });
+    this.ctx.logger.info("filters changed", { ...this.ctx.filter.filters });
+    this.#wakeTopics?.();
+  }
+
+  pause(): void {
+    this.ctx.paused = true;
+  }
+
+  resume(): void {
+    this.ctx.paused = false;
+  }
+
+  get paused(): boolean {
+    return this.ctx.paused;
+  }
+
+  get replicas(): PartitionReplica[] {
+    return [...this.ctx.replicas.values()];
+  }
+
+  /** Stops copying, persists checkpoints, closes connections. */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
+    this.#abort.abort();
+    this.#wakeTopics?.();
+    await Promise.allSettled([...this.#loops.values(), ...this.#background]);
+    try {
+      await flushCheckpoints(this.ctx);
+    } catch (e) {
+      this.ctx.logger.warn("final checkpoint failed", { error: (e as Error).message });
+    }
+    await Promise.allSettled([this.ctx.source.close(), this.ctx.target.close()]);
+    this.ctx.logger.info("link stopped");
+  }
+
+  async #syncTopicsOnce(): Promise<void> {
+    try {
+      await syncTopics(this.ctx, this.topics, this.mode, this.targetIsFerry);
+    } catch (e) {
+      this.ctx.metrics.errors++;
+      this.ctx.logger.warn("topic sync failed", { error: (e as Error).message });
+    }
+    this.#ensureFetchLoops();
+  }
+
+  #startBackground(): void {
+    const ctx = this.ctx;
+    const every = (
+      ms: () => number,
+      task: () => Promise<void>,
+      wake?: (w: () => void) => void,
+    ): Promise<void> =>
+      (async () => {
+        while (!ctx.signal.aborted) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, ms());
+            wake?.(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+          if (ctx.signal.aborted) break;
+          await task().catch((e: unknown) => {
+            ctx.metrics.errors++;
+            ctx.logger.warn("background task failed", { error: (e as Error).message });
+          });
+        }
+      })();
+    this.#background.push(
+      every(
+        () => ctx.tuning.topicsIntervalMs,
+        () => this.#syncTopicsOnce(),
+        (w) => (this.#wakeTopics = w),
+      ),
+      every(
+        () => ctx.tuning.configsIntervalMs,
+        () => syncConfigs(ctx, this.topics),
+      ),
+      every(
+        () => ctx.tuning.groupsIntervalMs,
+        async () => {
+          if (ctx.filter.filters.groups === "") {
+            this.groups = [];
+            return;
+          }
+          this.groups = await syncGroups(ctx);
+        },
+      ),
+      every(
+        () => ctx.tuning.checkpointIntervalMs,
+        () => flushCheckpoints(ctx),
+      ),
+      every(
+        () => 100,
+        () => {
+          this.#ensureFetchLoops();
+          return Promise.resolve();
+        },
+      ),
+    );
+  }
+
+  /** One fetch loop per (source leader, mode) that has replicas; loops for gone leaders end by themselves. */
+  #ensureFetchLoops(): void {
+    if (this.ctx.signal.aborted) return;
+    for (const r of this.ctx.replicas.values()) {
+      const leader = this.#leaderOf(r);
+      const key = `${leader}/${r.mode}`;
+      if (this.#loops.has(key)) continue;
+      this.#loops.set(key, this.#runLoop(leader, r.mode, key));
+    }
+  }
+
+  async #runLoop(leader: number, mode: ReplicaMode, key: string): Promise<void> {
+    const select = (): PartitionReplica[] => {
+      const out: PartitionReplica[] = [];
+      for (const r of this.ctx.replicas.values())
+        if (r.mode === mode && this.#leaderOf(r) === leader) out.push(r);
+      return out;
+    };
+    const translate = mode === "translate" ? new TranslateWriter(this.ctx) : undefined;
+    try {
+      await runFetchLoop(this.ctx, {
+        mode,
+        select,
+        writer: translate ?? this.#mirrorWriter,
+        loopGuard: mode === "translate" ? this.#loopGuard : undefined,
+        ...(translate === undefined ? {} : { resync: (r: PartitionReplica) => translate.resync(r) }),
+      });
+    } catch (e) {
+      this.ctx.logger.error("fetch loop failed", { loop: key, error: (e as Error).message });
+      await sleep(this.ctx.tuning.errorBackoffMs);
+    } finally {
+      this.#loops.delete(key);
+    }
+  }
+
+  #leaderOf(r: PartitionReplica): number {
+    return this.ctx.source.cachedMetadata.topics.get(r.sourceTopic)?.partitions[r.partition]?.leader ?? -1;
+  }
+}
