@@ -65,7 +65,7 @@ export class LinkStateStore {
   static async openReadOnly(cluster: Cluster, admin: Admin): Promise<LinkStateStore> {
     const topics = await admin.listTopics({ includeInternal: true });
     const store = new LinkStateStore(cluster, topics.includes(LINK_STATE_TOPIC));
-    if (store.#exists) await store.refresh();
+    await store.refresh();
     return store;
   }
 
@@ -80,7 +80,12 @@ export class LinkStateStore {
 
   /** Reads records appended since the last read, up to the high watermark. */
   async refresh(): Promise<void> {
-    if (!this.#exists) return;
+    if (!this.#exists) {
+      // A read-only store whose topic appeared since (a link started writing into this cluster).
+      const metadata = await this.#cluster.refreshMetadata([LINK_STATE_TOPIC]);
+      if (metadata.topics.get(LINK_STATE_TOPIC)?.errorCode !== 0) return;
+      this.#exists = true;
+    }
     const [end] = await listOffsets(this.#cluster, [
       { topic: LINK_STATE_TOPIC, partition: 0, timestamp: OffsetSpec.LATEST },
     ]);

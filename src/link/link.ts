@@ -250,11 +250,14 @@ export class Link {
       (async () => {
         while (!ctx.signal.aborted) {
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, ms());
-            wake?.(() => {
+            const done = (): void => {
               clearTimeout(timer);
+              ctx.signal.removeEventListener("abort", done);
               resolve();
-            });
+            };
+            const timer = setTimeout(done, ms());
+            ctx.signal.addEventListener("abort", done);
+            wake?.(done);
           });
           if (ctx.signal.aborted) break;
           await task().catch((e: unknown) => {
