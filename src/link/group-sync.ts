@@ -4,6 +4,7 @@
 // An offset the link has not copied up to yet waits for the next round; target offsets ahead of
 // the translated ones are reported as conflicts, not overwritten.
 import { fetchCommittedOffsets, commitOffsets, type OffsetToCommit } from "../client/group-offsets.ts";
+import { ErrorCode, KafkaError } from "../protocol/error-codes.ts";
 import type { LinkContext } from "./link-context.ts";
 import type { PartitionReplica } from "./partition-replica.ts";
 
@@ -11,6 +12,8 @@ export interface GroupSyncStatus {
   group: string;
   /** The target group's state when last looked at. */
   targetState: string;
+  /** Partitions whose target offset equals the translated source offset after the last round. */
+  inSync: number;
   /** Partitions committed on the target in the last round. */
   committed: number;
   /** Partitions whose source offset is beyond what the link has copied. */
@@ -22,6 +25,12 @@ export interface GroupSyncStatus {
 }
 
 const IDLE_STATES = new Set(["Empty", "Dead", ""]);
+/** What a coordinator answers an outside commit to a group that has members. */
+const ACTIVE_GROUP_ERRORS: ReadonlySet<number> = new Set([
+  ErrorCode.UNKNOWN_MEMBER_ID,
+  ErrorCode.ILLEGAL_GENERATION,
+  ErrorCode.REBALANCE_IN_PROGRESS,
+]);
 
 /** The target offset for a committed source offset, or undefined when it is not copied yet. */
 export function translateOffset(r: PartitionReplica, offset: number): number | undefined {
@@ -40,6 +49,7 @@ export async function syncGroups(ctx: LinkContext): Promise<GroupSyncStatus[]> {
     const status: GroupSyncStatus = {
       group: g.groupId,
       targetState: "",
+      inSync: 0,
       committed: 0,
       waiting: 0,
       conflicts: [],
@@ -77,23 +87,31 @@ async function syncGroup(ctx: LinkContext, groupId: string, status: GroupSyncSta
     });
   }
   if (wanted.length === 0) return;
-  const [description] = await ctx.targetAdmin.describeGroups([groupId]);
-  status.targetState = description?.state ?? "";
-  if (!IDLE_STATES.has(status.targetState)) return;
+  try {
+    const [description] = await ctx.targetAdmin.describeGroups([groupId]);
+    status.targetState = description?.state ?? "";
+    if (!IDLE_STATES.has(status.targetState)) return;
+  } catch (e) {
+    // Without DescribeGroups the coordinator still refuses outside commits to a group with members.
+    if (!(e instanceof KafkaError && e.code === ErrorCode.UNSUPPORTED_VERSION)) throw e;
+    status.targetState = "unknown";
+  }
   const current = new Map<string, bigint>();
   for (const c of await fetchCommittedOffsets(ctx.target, groupId, wanted))
     current.set(`${c.topic}/${c.partition}`, c.offset);
   const toCommit: OffsetToCommit[] = [];
   for (const w of wanted) {
     const have = current.get(`${w.topic}/${w.partition}`) ?? -1n;
-    if (have < w.offset)
+    if (have === w.offset) {
+      status.inSync++;
+    } else if (have < w.offset) {
       toCommit.push({
         topic: w.topic,
         partition: w.partition,
         offset: w.offset,
         metadata: w.metadata ?? null,
       });
-    else if (have > w.offset) {
+    } else {
       status.conflicts.push({
         topic: w.topic,
         partition: w.partition,
@@ -104,7 +122,16 @@ async function syncGroup(ctx: LinkContext, groupId: string, status: GroupSyncSta
     }
   }
   if (toCommit.length === 0) return;
-  await commitOffsets(ctx.target, groupId, toCommit);
+  try {
+    await commitOffsets(ctx.target, groupId, toCommit);
+  } catch (e) {
+    if (e instanceof KafkaError && ACTIVE_GROUP_ERRORS.has(e.code)) {
+      status.targetState = "active";
+      return;
+    }
+    throw e;
+  }
   status.committed = toCommit.length;
+  status.inSync += toCommit.length;
   ctx.metrics.groupCommits += toCommit.length;
 }

@@ -7,7 +7,8 @@ import { fetchRaw } from "../client/consumer.ts";
 import { PartitionError } from "../client/errors.ts";
 import { listOffsets, OffsetSpec } from "../client/offsets.ts";
 import { Producer } from "../client/producer.ts";
-import { ErrorCode, KafkaError } from "../protocol/error-codes.ts";
+import { createTopic } from "./create-topic.ts";
+import { ErrorCode } from "../protocol/error-codes.ts";
 import { decodeBatches, encodeBatch } from "../protocol/records/batch-codec.ts";
 import { isControl, iterateBatches } from "../protocol/records/batch-header.ts";
 
@@ -43,18 +44,12 @@ export class LinkStateStore {
   static async open(cluster: Cluster, admin: Admin): Promise<LinkStateStore> {
     const topics = await admin.listTopics({ includeInternal: true });
     if (!topics.includes(LINK_STATE_TOPIC)) {
-      try {
-        await admin.createTopics([
-          {
-            name: LINK_STATE_TOPIC,
-            numPartitions: 1,
-            replicationFactor: -1,
-            configs: { "cleanup.policy": "compact" },
-          },
-        ]);
-      } catch (e) {
-        if (!(e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw e;
-      }
+      await createTopic(cluster, admin, {
+        name: LINK_STATE_TOPIC,
+        numPartitions: 1,
+        replicationFactor: -1,
+        configs: { "cleanup.policy": "compact" },
+      });
     }
     const store = new LinkStateStore(cluster, true);
     await store.refresh();

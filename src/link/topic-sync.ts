@@ -2,7 +2,7 @@
 // filter changes take effect within one interval), creates their target topics with the
 // source's partition count and copied configs, follows partition increases, and keeps the
 // copied configs equal. Decides per topic between mirror and translation mode.
-import { ResourceType } from "../client/admin.ts";
+import { ResourceType, type Admin, type ConfigEntry } from "../client/admin.ts";
 import { listOffsets, OffsetSpec } from "../client/offsets.ts";
 import { ErrorCode, KafkaError } from "../protocol/error-codes.ts";
 import {
@@ -13,6 +13,7 @@ import {
   parseMirrorSource,
 } from "./config-policy.ts";
 import type { LinkContext } from "./link-context.ts";
+import { createTopic } from "./create-topic.ts";
 import { checkpointKey, readCheckpoint, readRuns, registrations } from "./link-registry.ts";
 import { PartitionReplica, type ReplicaMode } from "./partition-replica.ts";
 
@@ -99,11 +100,13 @@ export async function syncConfigs(ctx: LinkContext, state: TopicSyncState): Prom
   for (const topic of state.attached.values()) {
     if (ctx.signal.aborted) return;
     try {
-      const wanted = configsToCopy(await ctx.sourceAdmin.describeConfigs(ResourceType.TOPIC, topic.source));
-      const drift = configDrift(
-        wanted,
-        await ctx.targetAdmin.describeConfigs(ResourceType.TOPIC, topic.target),
-      );
+      const sourceConfigs = await topicConfigs(ctx.sourceAdmin, topic.source);
+      const targetConfigs = await topicConfigs(ctx.targetAdmin, topic.target);
+      if (sourceConfigs === UNREADABLE || targetConfigs === UNREADABLE) {
+        topic.configError = "a cluster does not support DescribeConfigs: configs are not synced";
+        continue;
+      }
+      const drift = configDrift(configsToCopy(sourceConfigs), targetConfigs);
       if (drift.length > 0) {
         await ctx.targetAdmin.incrementalAlterConfigs(ResourceType.TOPIC, topic.target, drift);
         ctx.logger.info("topic configs synced", {
@@ -118,6 +121,18 @@ export async function syncConfigs(ctx: LinkContext, state: TopicSyncState): Prom
   }
 }
 
+/** What topicConfigs returns for a cluster without DescribeConfigs (librdkafka's mock, old brokers). */
+const UNREADABLE: ConfigEntry[] = [];
+
+async function topicConfigs(admin: Admin, topic: string): Promise<ConfigEntry[]> {
+  try {
+    return await admin.describeConfigs(ResourceType.TOPIC, topic);
+  } catch (e) {
+    if (e instanceof KafkaError && e.code === ErrorCode.UNSUPPORTED_VERSION) return UNREADABLE;
+    throw e;
+  }
+}
+
 async function attach(
   ctx: LinkContext,
   state: TopicSyncState,
@@ -127,7 +142,7 @@ async function attach(
   targetIsFerry: boolean,
   existingPartitions: number | undefined,
 ): Promise<string | undefined> {
-  const sourceConfigs = await ctx.sourceAdmin.describeConfigs(ResourceType.TOPIC, name);
+  const sourceConfigs = await topicConfigs(ctx.sourceAdmin, name);
   const mirrorOf = parseMirrorSource(sourceConfigs.find((c) => c.name === MIRROR_SOURCE_CONFIG)?.value);
   if (mirrorOf !== null && mirrorOf.clusterId === ctx.targetClusterId) {
     return `a mirror of ${mirrorOf.topic} on the target cluster: copying it back would make a loop`;
@@ -148,18 +163,15 @@ async function attach(
       mode === "mirror"
         ? { ...copied, [MIRROR_SOURCE_CONFIG]: mirrorSourceValue(ctx.sourceClusterId, name) }
         : copied;
-    try {
-      await ctx.targetAdmin.createTopics([
-        { name: targetName, numPartitions: partitions, replicationFactor: -1, configs },
-      ]);
-      ctx.logger.info("target topic created", { topic: targetName, partitions, mode });
-    } catch (e) {
-      if (!(e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw e;
-    }
+    await createTopic(ctx.target, ctx.targetAdmin, {
+      name: targetName,
+      numPartitions: partitions,
+      replicationFactor: -1,
+      configs,
+    });
+    ctx.logger.info("target topic created", { topic: targetName, partitions, mode });
   } else {
-    const targetConfigs = targetIsFerry
-      ? await ctx.targetAdmin.describeConfigs(ResourceType.TOPIC, targetName)
-      : [];
+    const targetConfigs = targetIsFerry ? await topicConfigs(ctx.targetAdmin, targetName) : [];
     const mirrorValue = targetConfigs.find((c) => c.name === MIRROR_SOURCE_CONFIG)?.value ?? null;
     if (mirrorValue !== null) {
       if (mirrorValue !== mirrorSourceValue(ctx.sourceClusterId, name)) {
