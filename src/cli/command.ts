@@ -1,8 +1,6 @@
 // The shape of a CLI command module.
 
 export interface Command {
-  /** One line for `ferry --help`. */
-  summary: string;
   /** Runs the command; resolves to the process exit code. */
   run(args: string[]): Promise<number>;
 }

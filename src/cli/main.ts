@@ -1,12 +1,22 @@
 // Ferry's CLI entry: parses the command line and dispatches to a command module.
 import { readFileSync } from "node:fs";
 import type { Command } from "./command.ts";
-import { brokerCommand } from "./commands/broker.ts";
-import { linkCommand } from "./commands/link.ts";
 
-const commands: Record<string, Command> = {
-  broker: brokerCommand,
-  link: linkCommand,
+interface CommandEntry {
+  summary: string;
+  /** Loaded on use, so one command does not pay for every other command's modules. */
+  load: () => Promise<Command>;
+}
+
+const commands: Record<string, CommandEntry> = {
+  broker: {
+    summary: "run the embedded Kafka-compatible broker",
+    load: async () => (await import("./commands/broker.ts")).brokerCommand,
+  },
+  link: {
+    summary: "replicate topics, offsets and configs from one cluster to another",
+    load: async () => (await import("./commands/link.ts")).linkCommand,
+  },
 };
 
 function packageVersion(): string {
@@ -48,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`ferry: unknown command '${first}'\n\n${usage()}\n`);
     return 2;
   }
-  return command.run(rest);
+  return (await command.load()).run(rest);
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -14,6 +14,7 @@ import { Admin, clusterOf, endOffset, readAllBatches, readRecords, waitFor } fro
 import { getJson, spawnLink } from "./link-process.ts";
 
 const FERRY = fileURLToPath(new URL("../../bin/ferry", import.meta.url));
+const KILLS = 5;
 
 describe("ferry link (process)", () => {
   let a: TestBroker;
@@ -140,6 +141,7 @@ describe("ferry link (process)", () => {
               { compression: CompressionCodec.LZ4 },
             );
             sent += 50;
+            await new Promise((r) => setTimeout(r, 5));
           }
         })();
         const args = [
@@ -155,7 +157,7 @@ describe("ferry link (process)", () => {
           mode,
         ];
         let kills = 0;
-        for (let i = 0; i < 6; i++) {
+        for (let i = 0; i < KILLS; i++) {
           const link = await spawnLink(args);
           await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 700)));
           await link.kill9();
@@ -196,7 +198,7 @@ describe("ferry link (process)", () => {
               assert.deepEqual(tgt, src);
             }
           }
-          assert.ok(sent > 0 && kills === 6);
+          assert.ok(sent > 0 && kills === KILLS);
         } finally {
           await link.stop();
         }

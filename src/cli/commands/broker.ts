@@ -24,7 +24,6 @@ Options:
 `;
 
 export const brokerCommand: Command = {
-  summary: "run the embedded Kafka-compatible broker",
   async run(args) {
     let parsed;
     try {

@@ -31,7 +31,6 @@ Options:
 `;
 
 export const linkCommand: Command = {
-  summary: "replicate topics, offsets and configs from one cluster to another",
   async run(args) {
     let parsed;
     try {
