@@ -1,41 +1,70 @@
 // Client throughput, Ferry's client against kafkajs on the same Ferry broker (a child process)
-// in one run: produce and fetch of 1 KiB records in lz4 batches of 100. kafkajs gets the
-// project's own lz4 codec, so both sides compress with the same implementation.
+// in one run: produce and consume of 1 KiB records in lz4 batches of 100, both clients doing
+// the same work (the same records, decoded record by record on the consume side). kafkajs
+// gets the project's own lz4 codec, so both sides compress with the same implementation.
+// Two data sets: "repetitive" values (a shared random string at shifting offsets, about 25:1
+// under lz4, so codec speed dominates) and "unique" values (a per-record random half, about
+// 2:1, closer to real payloads, so bytes through the broker matter). The broker's CPU time
+// per phase is reported too, to show whether the broker caps both clients.
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { join } from "node:path";
 import kafkajs from "kafkajs";
 import { Admin } from "../src/client/admin.ts";
 import { Cluster } from "../src/client/cluster.ts";
-import { fetchRaw } from "../src/client/consumer.ts";
+import { consumeBatches, fetchRaw } from "../src/client/consumer.ts";
 import { Producer } from "../src/client/producer.ts";
 import { CompressionCodec, compress, decompress } from "../src/protocol/compression/index.ts";
-import { decodeBatches } from "../src/protocol/records/batch-codec.ts";
+import { iterateBatches, readBatchHeader } from "../src/protocol/records/batch-header.ts";
 
 const FERRY = new URL("../bin/ferry", import.meta.url).pathname;
 const RECORD_BYTES = 1024;
 const BATCH_RECORDS = 100;
 const PARTITIONS = 8;
 const IN_FLIGHT = 8;
-const RECORDS = Number(process.env.FERRY_BENCH_RECORDS ?? 300_000);
+const RECORDS = Number(process.env.FERRY_BENCH_RECORDS ?? 200_000);
+/** Side-by-side rounds per data set; ratios are reported per round and as their median. */
+const REPS = Number(process.env.FERRY_BENCH_REPS ?? 3);
 const FETCH_OPTIONS = { maxBytes: 50 * 1024 * 1024, partitionMaxBytes: 4 * 1024 * 1024 };
 
-/** 1 KiB values, half random hex and half repeated text: compressible, like real payloads. */
-function makeValues(count: number): Buffer[] {
+const TEXT = Buffer.from('{"event":"order","status":"shipped","region":"eu-west"} '.repeat(20));
+
+/** 1 KiB values: half a shared random hex string at shifting offsets, half repeated text. */
+function repetitiveValues(count: number): Buffer[] {
   const hex = Buffer.from(
     Array.from({ length: RECORD_BYTES }, () => Math.floor(Math.random() * 16).toString(16)).join(""),
   );
-  const text = Buffer.from('{"event":"order","status":"shipped","region":"eu-west"} '.repeat(20));
   return Array.from({ length: count }, (_, i) => {
     const v = Buffer.alloc(RECORD_BYTES);
     hex.copy(v, 0, (i * 37) % (RECORD_BYTES / 2), ((i * 37) % (RECORD_BYTES / 2)) + RECORD_BYTES / 2);
-    text.copy(v, RECORD_BYTES / 2, 0, RECORD_BYTES / 2);
+    TEXT.copy(v, RECORD_BYTES / 2, 0, RECORD_BYTES / 2);
     return v;
   });
 }
 
-async function startBroker(dir: string): Promise<{ port: number; stop: () => Promise<void> }> {
+/** 1 KiB values: half random hex of its own, half repeated text. */
+function uniqueValues(count: number): Buffer[] {
+  const random = randomBytes((count * RECORD_BYTES) / 4);
+  return Array.from({ length: count }, (_, i) => {
+    const v = Buffer.alloc(RECORD_BYTES);
+    v.write(random.toString("hex", (i * RECORD_BYTES) / 4, ((i + 1) * RECORD_BYTES) / 4), 0, "latin1");
+    TEXT.copy(v, RECORD_BYTES / 2, 0, RECORD_BYTES / 2);
+    return v;
+  });
+}
+
+interface Broker {
+  port: number;
+  /** CPU time the broker process has used so far, in ms. */
+  cpuMs: () => Promise<number>;
+  stop: () => Promise<void>;
+}
+
+async function startBroker(dir: string): Promise<Broker> {
   const child = spawn(FERRY, ["broker", "--data-dir", dir, "--port", "0", "--log-level", "warn"], {
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -48,6 +77,12 @@ async function startBroker(dir: string): Promise<{ port: number; stop: () => Pro
   });
   return {
     port,
+    cpuMs: async () => {
+      // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second).
+      const stat = await readFile(`/proc/${child.pid}/stat`, "utf8").catch(() => "");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
+    },
     stop: async () => {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
@@ -82,10 +117,31 @@ async function ferryProduce(cluster: Cluster, topic: string, values: Buffer[]): 
   return performance.now() - start;
 }
 
-async function ferryFetch(cluster: Cluster, topic: string, expected: number): Promise<number> {
-  const offsets = Array.from({ length: PARTITIONS }, () => 0n);
+/** Consumes with the convenience API: every record decoded, as kafkajs's eachBatch does. */
+async function ferryConsume(cluster: Cluster, topic: string, expected: number): Promise<number> {
   let records = 0;
   let bytes = 0;
+  const abort = new AbortController();
+  const start = performance.now();
+  for await (const batch of consumeBatches(cluster, topic, {
+    ...FETCH_OPTIONS,
+    maxWaitMs: 100,
+    signal: abort.signal,
+  })) {
+    for (const r of batch.records) bytes += r.value?.length ?? 0;
+    records += batch.records.length;
+    if (records >= expected) break;
+  }
+  const ms = performance.now() - start;
+  if (bytes !== expected * RECORD_BYTES)
+    throw new Error(`ferry consumed ${bytes} bytes, expected ${expected * RECORD_BYTES}`);
+  return ms;
+}
+
+/** Raw fetch: batches as bytes, not decoded (the link's path); an extra line, not a ratio. */
+async function ferryFetchRaw(cluster: Cluster, topic: string, expected: number): Promise<number> {
+  const offsets = Array.from({ length: PARTITIONS }, () => 0n);
+  let records = 0;
   const start = performance.now();
   while (records < expected) {
     const fetched = await fetchRaw(
@@ -95,15 +151,14 @@ async function ferryFetch(cluster: Cluster, topic: string, expected: number): Pr
     );
     for (const f of fetched) {
       if (f.error !== undefined) throw f.error;
-      for (const batch of decodeBatches(f.records)) {
-        for (const r of batch.records) bytes += r.value?.length ?? 0;
-        records += batch.records.length;
-        offsets[f.partition] = batch.header.baseOffset + BigInt(batch.header.lastOffsetDelta) + 1n;
+      for (const span of iterateBatches(f.records)) {
+        if (span.truncated) break;
+        const header = readBatchHeader(f.records, span.start);
+        records += header.recordCount;
+        offsets[f.partition] = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
       }
     }
   }
-  if (bytes !== expected * RECORD_BYTES)
-    throw new Error(`ferry fetched ${bytes} bytes, expected ${expected * RECORD_BYTES}`);
   return performance.now() - start;
 }
 
@@ -162,6 +217,104 @@ async function kafkajsFetch(kafka: kafkajs.Kafka, topic: string, expected: numbe
   return ms;
 }
 
+/** Runs a phase and measures the broker's CPU time during it. */
+async function phase(
+  broker: Broker,
+  run: () => Promise<number>,
+): Promise<{ ms: number; brokerCpuMs: number }> {
+  const before = await broker.cpuMs();
+  const ms = await run();
+  return { ms, brokerCpuMs: (await broker.cpuMs()) - before };
+}
+
+interface Round {
+  ferryProduce: { ms: number; brokerCpuMs: number };
+  kafkajsProduce: { ms: number; brokerCpuMs: number };
+  ferryConsume: { ms: number; brokerCpuMs: number };
+  kafkajsConsume: { ms: number; brokerCpuMs: number };
+  fetchRaw: { ms: number; brokerCpuMs: number };
+}
+
+/** One side-by-side round on fresh topics: each client produces, then both consume Ferry's topic. */
+async function round(
+  broker: Broker,
+  cluster: Cluster,
+  kafka: kafkajs.Kafka,
+  name: string,
+  values: Buffer[],
+): Promise<Round> {
+  const ferryTopic = `bench-${name}-ferry`;
+  const kafkajsTopic = `bench-${name}-kafkajs`;
+  await new Admin(cluster).createTopics(
+    [ferryTopic, kafkajsTopic].map((topic) => ({
+      name: topic,
+      numPartitions: PARTITIONS,
+      replicationFactor: 1,
+    })),
+  );
+  const ferryProduce_ = await phase(broker, () => ferryProduce(cluster, ferryTopic, values));
+  const kafkajsProduce_ = await phase(broker, () => kafkajsProduce(kafka, kafkajsTopic, values));
+  // Both read the same data: the topic Ferry wrote.
+  const ferryConsume_ = await phase(broker, () => ferryConsume(cluster, ferryTopic, values.length));
+  const kafkajsConsume_ = await phase(broker, () => kafkajsFetch(kafka, ferryTopic, values.length));
+  const fetchRaw_ = await phase(broker, () => ferryFetchRaw(cluster, ferryTopic, values.length));
+  return {
+    ferryProduce: ferryProduce_,
+    kafkajsProduce: kafkajsProduce_,
+    ferryConsume: ferryConsume_,
+    kafkajsConsume: kafkajsConsume_,
+    fetchRaw: fetchRaw_,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * REPS rounds of one data set. A ratio is taken within each round (the two clients ran
+ * back to back, under the same load), and the median, lowest and highest are reported.
+ */
+async function compare(
+  broker: Broker,
+  cluster: Cluster,
+  kafka: kafkajs.Kafka,
+  name: string,
+  values: Buffer[],
+): Promise<Record<string, number>> {
+  const rounds: Round[] = [];
+  for (let i = 0; i < REPS; i++) rounds.push(await round(broker, cluster, kafka, `${name}-${i}`, values));
+  const payload = values.length * RECORD_BYTES;
+  const two = (v: number): number => Number(v.toFixed(2));
+  const rate = (pick: (r: Round) => number): number => mbps(payload, median(rounds.map(pick)));
+  const produceRatios = rounds.map((r) => r.kafkajsProduce.ms / r.ferryProduce.ms);
+  const consumeRatios = rounds.map((r) => r.kafkajsConsume.ms / r.ferryConsume.ms);
+  console.error(
+    `  ${name}: produce ratios ${produceRatios.map(two).join(", ")}; consume ratios ${consumeRatios.map(two).join(", ")}`,
+  );
+  return {
+    [`${name}.produce.ferry.MBps`]: rate((r) => r.ferryProduce.ms),
+    [`${name}.produce.kafkajs.MBps`]: rate((r) => r.kafkajsProduce.ms),
+    [`${name}.produce.ratio`]: two(median(produceRatios)),
+    [`${name}.produce.ratio.min`]: two(Math.min(...produceRatios)),
+    [`${name}.produce.ratio.max`]: two(Math.max(...produceRatios)),
+    [`${name}.consume.ferry.MBps`]: rate((r) => r.ferryConsume.ms),
+    [`${name}.consume.kafkajs.MBps`]: rate((r) => r.kafkajsConsume.ms),
+    [`${name}.consume.ratio`]: two(median(consumeRatios)),
+    [`${name}.consume.ratio.min`]: two(Math.min(...consumeRatios)),
+    [`${name}.consume.ratio.max`]: two(Math.max(...consumeRatios)),
+    [`${name}.fetchRaw.ferry.MBps`]: rate((r) => r.fetchRaw.ms),
+    [`${name}.broker.cpu.produce.ferry.ms`]: median(rounds.map((r) => r.ferryProduce.brokerCpuMs)),
+    [`${name}.broker.cpu.produce.kafkajs.ms`]: median(rounds.map((r) => r.kafkajsProduce.brokerCpuMs)),
+    [`${name}.broker.cpu.consume.ferry.ms`]: median(rounds.map((r) => r.ferryConsume.brokerCpuMs)),
+    [`${name}.broker.cpu.consume.kafkajs.ms`]: median(rounds.map((r) => r.kafkajsConsume.brokerCpuMs)),
+  };
+}
+
 export async function run(): Promise<Record<string, number>> {
   kafkajs.CompressionCodecs[kafkajs.CompressionTypes.LZ4] = () => ({
     compress: (encoder: { buffer: Buffer }) =>
@@ -177,30 +330,11 @@ export async function run(): Promise<Record<string, number>> {
     clientId: "bench",
     logLevel: kafkajs.logLevel.ERROR,
   });
-  const values = makeValues(RECORDS);
-  const payload = RECORDS * RECORD_BYTES;
   try {
-    await new Admin(cluster).createTopics(
-      ["bench-ferry", "bench-kafkajs"].map((name) => ({
-        name,
-        numPartitions: PARTITIONS,
-        replicationFactor: 1,
-      })),
-    );
-    const ferryProduceMs = await ferryProduce(cluster, "bench-ferry", values);
-    const kafkajsProduceMs = await kafkajsProduce(kafka, "bench-kafkajs", values);
-    // Both read the same data: the topic Ferry wrote.
-    const ferryFetchMs = await ferryFetch(cluster, "bench-ferry", RECORDS);
-    const kafkajsFetchMs = await kafkajsFetch(kafka, "bench-ferry", RECORDS);
-    const out = {
-      "produce.ferry.MBps": mbps(payload, ferryProduceMs),
-      "produce.kafkajs.MBps": mbps(payload, kafkajsProduceMs),
-      "fetch.ferry.MBps": mbps(payload, ferryFetchMs),
-      "fetch.kafkajs.MBps": mbps(payload, kafkajsFetchMs),
-      "produce.ratio": Number((kafkajsProduceMs / ferryProduceMs).toFixed(2)),
-      "fetch.ratio": Number((kafkajsFetchMs / ferryFetchMs).toFixed(2)),
+    return {
+      ...(await compare(broker, cluster, kafka, "repetitive", repetitiveValues(RECORDS))),
+      ...(await compare(broker, cluster, kafka, "unique", uniqueValues(RECORDS))),
     };
-    return out;
   } finally {
     await cluster.close();
     await broker.stop();

@@ -1,8 +1,9 @@
-// What API handlers see of the broker: its settings, identity, topics, groups and clock.
+// What API handlers see of the broker: its settings, identity, topics, groups, transactions and clock.
 import type { BrokerConfig } from "./config/broker-config.ts";
 import type { MetadataStore } from "./metadata/metadata-store.ts";
 import type { TopicManager } from "./topic-manager.ts";
 import type { GroupCoordinator } from "./groups/group-coordinator.ts";
+import type { TxnCoordinator } from "./txn/txn-coordinator.ts";
 import type { AnyApiHandler } from "./apis/api.ts";
 import type { Logger } from "../util/logger.ts";
 
@@ -11,6 +12,7 @@ export interface BrokerContext {
   readonly meta: MetadataStore;
   readonly topics: TopicManager;
   readonly groups: GroupCoordinator;
+  readonly txns: TxnCoordinator;
   /** The address clients are told to connect to. */
   readonly advertised: { readonly host: string; readonly port: number };
   readonly apis: readonly AnyApiHandler[];

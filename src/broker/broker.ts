@@ -11,7 +11,9 @@ import { openGroupCoordinator } from "./group-state.ts";
 import { lockDataDir } from "./metadata/data-dir-lock.ts";
 import { MetadataStore } from "./metadata/metadata-store.ts";
 import { RefusedRequestError, RequestDispatcher } from "./request-dispatcher.ts";
+import { LogCleaner } from "./log/cleaner.ts";
 import { TopicManager } from "./topic-manager.ts";
+import { openTxnCoordinator } from "./txn-state.ts";
 
 export interface BrokerOptions {
   dataDir: string;
@@ -40,6 +42,8 @@ export interface RunningBroker {
   readonly bootstrap: string;
   /** Internals for tests and the control plane. */
   readonly context: BrokerContext;
+  /** The log cleaner (compaction), null when log.cleaner.enable=false. */
+  readonly cleaner: LogCleaner | null;
   close(): Promise<void>;
 }
 
@@ -63,6 +67,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     await topics.removeOrphans((await readdir(opts.dataDir)).filter((d) => /-\d+$/.test(d)));
     const groups = await openGroupCoordinator(topics, config, log);
     cleanups.unshift(() => groups.close());
+    const txns = await openTxnCoordinator(topics, groups, meta, config, log);
+    cleanups.unshift(() => txns.close());
 
     const host = opts.host ?? "127.0.0.1";
     const advertised = {
@@ -74,6 +80,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       meta,
       topics,
       groups,
+      txns,
       advertised,
       apis: API_HANDLERS,
       log,
@@ -94,6 +101,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     advertised.port = listener.port;
     cleanups.unshift(() => listener.close());
 
+    const cleaner = config.bool("log.cleaner.enable") ? startLogCleaner(topics, config, log) : null;
+    if (cleaner !== null) cleanups.unshift(() => cleaner.close());
+
     const retention = setInterval(() => {
       topics.applyRetention().catch((e: unknown) => log.error("retention failed", { error: String(e) }));
     }, config.long("log.retention.check.interval.ms"));
@@ -113,12 +123,32 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       dataDir: opts.dataDir,
       bootstrap: `${advertised.host}:${advertised.port}`,
       context,
+      cleaner,
       close: () => (closing ??= runCleanups(abort, cleanups, log)),
     };
   } catch (e) {
     await runCleanups(abort, cleanups, log);
     throw e;
   }
+}
+
+/** Starts compaction of every compacted partition (__consumer_offsets included) with the log.cleaner.* settings. */
+function startLogCleaner(topics: TopicManager, config: BrokerConfig, log: Logger): LogCleaner {
+  const cleaner = new LogCleaner({
+    logs: function* () {
+      for (const t of topics.topics())
+        for (const p of topics.partitionsOf(t.name)) yield { name: `${t.name}-${p.index}`, log: p.log };
+    },
+    settings: {
+      dedupeBufferBytes: config.long("log.cleaner.dedupe.buffer.size"),
+      loadFactor: Number(config.get("log.cleaner.io.buffer.load.factor")),
+      backoffMs: config.long("log.cleaner.backoff.ms"),
+      ioMaxBytesPerSecond: Number(config.get("log.cleaner.io.max.bytes.per.second")),
+    },
+    logger: log.child({ component: "log-cleaner" }),
+  });
+  cleaner.start();
+  return cleaner;
 }
 
 async function runCleanups(

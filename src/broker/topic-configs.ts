@@ -38,15 +38,17 @@ export function effectiveTopicConfigs(
   overrides: Record<string, string>,
   broker: BrokerConfig,
 ): EffectiveConfig[] {
-  return TOPIC_CONFIGS.map((def) => {
+  return TOPIC_CONFIGS.flatMap((def): EffectiveConfig[] => {
     const own = overrides[def.name];
     if (own !== undefined)
-      return { name: def.name, value: own, source: ConfigSource.TOPIC_CONFIG, synonym: def.synonym };
+      return [{ name: def.name, value: own, source: ConfigSource.TOPIC_CONFIG, synonym: def.synonym }];
+    // Ferry's own settings (no broker default) are listed only where set.
+    if (def.synonym === null) return [];
     const brokerValue = broker.get(def.synonym);
     const source = broker.isExplicit(def.synonym)
       ? ConfigSource.STATIC_BROKER_CONFIG
       : ConfigSource.DEFAULT_CONFIG;
-    return { name: def.name, value: brokerValue, source, synonym: def.synonym };
+    return [{ name: def.name, value: brokerValue, source, synonym: def.synonym }];
   });
 }
 
@@ -54,7 +56,7 @@ export function effectiveTopicConfigs(
 export function logConfigFor(overrides: Record<string, string>, broker: BrokerConfig): LogConfig {
   const v = (name: string): string => overrides[name] ?? broker.topicDefault(name);
   // A compact-only topic keeps its records until the cleaner replaces them: time and size
-  // retention apply only with the delete policy (the cleaner itself is not built yet).
+  // retention apply only with the delete policy.
   const deletes = v("cleanup.policy").split(",").includes("delete");
   return {
     segmentBytes: Number(v("segment.bytes")),
@@ -75,5 +77,9 @@ export function logConfigFor(overrides: Record<string, string>, broker: BrokerCo
       : "compact",
     messageTimestampBeforeMaxMs: longValue(v("message.timestamp.before.max.ms")),
     messageTimestampAfterMaxMs: longValue(v("message.timestamp.after.max.ms")),
+    minCleanableDirtyRatio: Number(v("min.cleanable.dirty.ratio")),
+    minCompactionLagMs: longValue(v("min.compaction.lag.ms")),
+    maxCompactionLagMs: longValue(v("max.compaction.lag.ms")),
+    deleteRetentionMs: longValue(v("delete.retention.ms")),
   };
 }

@@ -8,6 +8,7 @@ import type { BrokerConfig } from "./config/broker-config.ts";
 import { PartitionLog } from "./log/partition-log.ts";
 import { randomKafkaId, type MetadataStore, type TopicRecord } from "./metadata/metadata-store.ts";
 import { collisionKey, invalidTopicName } from "./metadata/topic-names.ts";
+import { abortOpenTransactions, isMirrorTopic } from "./mirror-topics.ts";
 import { logConfigFor, validateTopicConfigs } from "./topic-configs.ts";
 import type { Logger } from "../util/logger.ts";
 
@@ -215,12 +216,36 @@ export class TopicManager {
     this.#log.info("partitions added", { topic: name, partitions: count });
   }
 
-  /** Replaces a topic's config overrides (already validated) and applies them to its logs. */
+  /**
+   * Replaces a topic's config overrides (already validated) and applies them to its logs.
+   * Dropping ferry.mirror.source promotes a mirror topic (see mirror-topics.ts).
+   */
   async setConfigs(name: string, configs: Record<string, string>): Promise<void> {
     validateTopicConfigs(configs);
+    const before = this.#meta.topic(name);
+    if (before?.internal === true && isMirrorTopic({ configs })) {
+      throw new KafkaError(ErrorCode.INVALID_CONFIG, `internal topic '${name}' cannot be a mirror`);
+    }
+    const promoted = before !== undefined && isMirrorTopic(before) && !isMirrorTopic({ configs });
     await this.#meta.updateTopic(name, { configs });
     const cfg = logConfigFor(configs, this.#config);
     for (const p of this.partitionsOf(name)) p.log.setConfig(cfg);
+    if (promoted) await this.#promote(name);
+  }
+
+  /** A mirror topic became writable: transactions its source left open are aborted. */
+  async #promote(name: string): Promise<void> {
+    for (const p of this.partitionsOf(name)) {
+      const aborted = await abortOpenTransactions(p.log, Date.now());
+      if (aborted.length === 0) continue;
+      p.notifyAppend();
+      this.#log.info("promoted mirror: open transactions aborted", {
+        topic: name,
+        partition: p.index,
+        producers: aborted.map((t) => t.producerId).join(","),
+      });
+    }
+    this.#log.info("mirror topic promoted", { topic: name });
   }
 
   /** Applies retention to every partition; returns segments deleted. */

@@ -17,9 +17,22 @@ export interface ConnectionSettings {
   requestTimeoutMs: number;
   /** Kafka's socket.connection.setup.timeout.ms. */
   connectTimeoutMs: number;
-  /** Opens sockets; TLS and SASL plug in here. Default plain TCP. */
+  /** Opens sockets; TLS plugs in here. Default plain TCP. */
   connect?: SocketFactory;
+  /** Runs on every new connection after ApiVersions, before any other request; SASL plugs in here. */
+  authenticate?: Authenticator;
 }
+
+/**
+ * Authenticates a freshly opened connection (SaslHandshake + SaslAuthenticate, say) with the
+ * versions the broker just advertised. Throwing fails the connection and the request that
+ * opened it.
+ */
+export type Authenticator = (session: {
+  connection: Connection;
+  versions: VersionTable;
+  broker: BrokerAddress;
+}) => Promise<void>;
 
 export interface BrokerAddress {
   /** Kafka node id; negative for a bootstrap address not yet matched to a node. */
@@ -35,6 +48,8 @@ export interface BrokerRequestOptions {
   timeoutMs?: number;
   /** Lowest version the caller can use (a field it needs appeared then). */
   minVersion?: number;
+  /** Highest version the caller can use (later versions changed what it relies on). */
+  maxVersion?: number;
 }
 
 interface Session {
@@ -65,6 +80,8 @@ export class BrokerConnection {
   readonly port: number;
   readonly #settings: ConnectionSettings;
   #session: Promise<Session> | undefined;
+  // A connection whose handshake is under way, so close() need not wait for the handshake.
+  #opening: Connection | undefined;
   #closed = false;
 
   constructor(address: BrokerAddress, settings: ConnectionSettings) {
@@ -95,7 +112,7 @@ export class BrokerConnection {
     const { connection, versions } = await this.#open();
     const sendOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
     for (;;) {
-      const version = versions.version(apiKey, options.minVersion ?? 0);
+      const version = versions.version(apiKey, options.minVersion ?? 0, options.maxVersion ?? Infinity);
       try {
         const body = await connection.send(apiKey, version, build(version), sendOptions);
         return { version, body };
@@ -115,7 +132,7 @@ export class BrokerConnection {
     options: BrokerRequestOptions = {},
   ): Promise<number> {
     const { connection, versions } = await this.#open();
-    const version = versions.version(apiKey, options.minVersion ?? 0);
+    const version = versions.version(apiKey, options.minVersion ?? 0, options.maxVersion ?? Infinity);
     await connection.send(apiKey, version, build(version), {
       expectResponse: false,
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
@@ -128,6 +145,9 @@ export class BrokerConnection {
     this.#closed = true;
     const session = this.#session;
     this.#session = undefined;
+    const opening = this.#opening;
+    this.#opening = undefined;
+    if (opening !== undefined) await opening.close();
     if (session === undefined) return;
     try {
       await (await session).connection.close();
@@ -166,6 +186,11 @@ export class BrokerConnection {
         if (this.#session === holder.session) this.#session = undefined;
       },
     });
+    if (this.#closed) {
+      await connection.close();
+      throw new ClientClosedError(`connection to broker ${this.label}`);
+    }
+    this.#opening = connection;
     try {
       let version: number = API_CODECS[ApiKey.ApiVersions].maxVersion;
       for (;;) {
@@ -182,11 +207,19 @@ export class BrokerConnection {
         if (response.errorCode !== 0) {
           throw new BrokerError(response.errorCode, "ApiVersions", { broker: this.nodeId });
         }
-        return { connection, versions: new VersionTable(this.nodeId, response) };
+        const versions = new VersionTable(this.nodeId, response);
+        await s.authenticate?.({
+          connection,
+          versions,
+          broker: { nodeId: this.nodeId, host: this.host, port: this.port },
+        });
+        return { connection, versions };
       }
     } catch (e) {
       await connection.close();
-      throw e;
+      throw this.#closed ? new ClientClosedError(`connection to broker ${this.label}`) : e;
+    } finally {
+      if (this.#opening === connection) this.#opening = undefined;
     }
   }
 }

@@ -4,7 +4,12 @@
 import type { SocketFactory } from "../net/connection.ts";
 import { ErrorCode, KafkaError } from "../protocol/error-codes.ts";
 import { ApiKey } from "../protocol/generated/index.ts";
-import { BrokerConnection, type BrokerAddress, type ConnectionSettings } from "./broker-connection.ts";
+import {
+  BrokerConnection,
+  type Authenticator,
+  type BrokerAddress,
+  type ConnectionSettings,
+} from "./broker-connection.ts";
 import { BrokerError, ClientClosedError, PartitionError, isStaleMetadata } from "./errors.ts";
 import {
   emptyMetadata,
@@ -22,8 +27,10 @@ export interface ClusterOptions extends Partial<RetryOptions> {
   maxInFlight?: number;
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
-  /** Opens sockets; TLS and SASL plug in here. */
+  /** Opens sockets; TLS plugs in here (a tls.connect wrapper). Default plain TCP. */
   connect?: SocketFactory;
+  /** Runs on each new connection after ApiVersions; SASL plugs in here. */
+  authenticate?: Authenticator;
   /** Kafka's allow.auto.create.topics for metadata requests (default false). */
   allowAutoTopicCreation?: boolean;
   /** Kafka's metadata.max.age.ms: cached metadata older than this is refreshed on use. */
@@ -63,6 +70,7 @@ export class Cluster {
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       ...(options.connect === undefined ? {} : { connect: options.connect }),
+      ...(options.authenticate === undefined ? {} : { authenticate: options.authenticate }),
     };
     this.#allowAutoTopicCreation = options.allowAutoTopicCreation ?? false;
     this.#metadataMaxAgeMs = options.metadataMaxAgeMs ?? 300_000;

@@ -3,8 +3,15 @@
 // and tests.
 import { ErrorCode } from "../protocol/error-codes.ts";
 import { ApiKey } from "../protocol/generated/index.ts";
-import { decodeBatches, recordOffset } from "../protocol/records/batch-codec.ts";
-import { isControl } from "../protocol/records/batch-header.ts";
+import { decodeBatches } from "../protocol/records/batch-codec.ts";
+import {
+  BASE_OFFSET_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  isControl,
+  isTransactional,
+  iterateBatches,
+} from "../protocol/records/batch-header.ts";
+import { ControlRecordType } from "../protocol/records/control.ts";
 import type { DecodedRecord } from "../protocol/records/record.ts";
 import type { BrokerConnection } from "./broker-connection.ts";
 import type { Cluster } from "./cluster.ts";
@@ -223,6 +230,19 @@ export interface ConsumedRecord extends DecodedRecord {
   offset: bigint;
 }
 
+/** The records one fetch returned for one partition, decoded, in offset order. */
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  /** Records at or after the position, control records left out; may be empty. */
+  records: ConsumedRecord[];
+  /** The offset the next fetch of this partition starts at. */
+  nextOffset: bigint;
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+}
+
 export interface ConsumeOptions extends FetchOptions {
   /** Partitions to read; default all of the topic's. */
   partitions?: readonly number[];
@@ -242,9 +262,25 @@ export async function* consume(
   topic: string,
   options: ConsumeOptions = {},
 ): AsyncGenerator<ConsumedRecord, void, undefined> {
+  for await (const batch of consumeBatches(cluster, topic, options)) yield* batch.records;
+}
+
+/**
+ * Yields a topic's records a partition's fetch at a time (see consume). The next fetch is
+ * sent before a batch is decoded and yielded, so the broker prepares it while the caller
+ * works: one fetch is always in flight ahead of the caller.
+ */
+export async function* consumeBatches(
+  cluster: Cluster,
+  topic: string,
+  options: ConsumeOptions = {},
+): AsyncGenerator<ConsumedBatch, void, undefined> {
   const meta = await cluster.withRetries(() => cluster.topic(topic));
   const partitions = options.partitions ?? meta.partitions.map((p) => p.partition);
   const from = options.from ?? "earliest";
+  // Under read_committed, "latest" and the end of the log are the last stable offset.
+  const isolation = options.isolationLevel ?? IsolationLevel.READ_UNCOMMITTED;
+  const readCommitted = isolation === IsolationLevel.READ_COMMITTED;
   const positions = new Map<number, bigint>();
   if (typeof from === "bigint") {
     for (const p of partitions) positions.set(p, from);
@@ -253,6 +289,7 @@ export async function* consume(
     const answers = await listOffsets(
       cluster,
       partitions.map((partition) => ({ topic, partition, timestamp })),
+      isolation,
     );
     for (const a of answers) positions.set(a.partition, a.offset);
   }
@@ -261,34 +298,107 @@ export async function* consume(
     const answers = await listOffsets(
       cluster,
       partitions.map((partition) => ({ topic, partition, timestamp: OffsetSpec.LATEST })),
+      isolation,
     );
     for (const a of answers) ends.set(a.partition, a.offset);
   }
-  const unfinished = (): number[] =>
-    partitions.filter((p) => !ends.has(p) || (positions.get(p) ?? 0n) < (ends.get(p) ?? 0n));
-  while (options.signal?.aborted !== true) {
-    const open = unfinished();
-    if (options.untilEnd === true && open.length === 0) return;
-    const fetched = await fetchRaw(
+  const aborted = (): boolean => options.signal?.aborted === true;
+  const next = (): Promise<FetchedPartition[]> | undefined => {
+    const open = partitions.filter((p) => !ends.has(p) || (positions.get(p) ?? 0n) < (ends.get(p) ?? 0n));
+    if (aborted() || (options.untilEnd === true && open.length === 0)) return undefined;
+    const fetch = fetchRaw(
       cluster,
       open.map((partition) => ({ topic, partition, offset: positions.get(partition) ?? 0n })),
       options,
     );
+    // Ahead of the caller: a failure surfaces when its turn comes, not as an unhandled rejection.
+    fetch.catch(() => undefined);
+    return fetch;
+  };
+  let pending = next();
+  while (pending !== undefined) {
+    const fetched = await pending;
+    // Positions advance from the batch headers alone, so the next fetch can leave now.
     for (const f of fetched) {
       if (f.error !== undefined) throw f.error;
-      let position = f.fetchOffset;
-      for (const batch of decodeBatches(f.records)) {
-        const next = batch.header.baseOffset + BigInt(batch.header.lastOffsetDelta) + 1n;
-        if (!isControl(batch.header.attributes)) {
-          for (const record of batch.records) {
-            const offset = recordOffset(batch.header, record);
-            if (offset < f.fetchOffset) continue;
-            yield { ...record, topic: f.topic, partition: f.partition, offset };
-          }
-        }
-        if (next > position) position = next;
-      }
-      positions.set(f.partition, position);
+      const end = nextOffsetOf(f.records);
+      if (end > f.fetchOffset) positions.set(f.partition, end);
+    }
+    pending = next();
+    for (const f of fetched) {
+      // Let I/O run between partitions: the fetch in flight arrives while this one is decoded,
+      // instead of waiting in the socket buffer until the whole response is done.
+      if (pending !== undefined) await new Promise((resolve) => setImmediate(resolve));
+      const records = decodeRecords(f, readCommitted);
+      if (records.length === 0 && f.records.length === 0) continue;
+      yield {
+        topic: f.topic,
+        partition: f.partition,
+        records,
+        nextOffset: positions.get(f.partition) ?? f.fetchOffset,
+        highWatermark: f.highWatermark,
+        lastStableOffset: f.lastStableOffset,
+        logStartOffset: f.logStartOffset,
+      };
+      if (aborted()) return;
     }
   }
+}
+
+/** The offset after the last complete batch of a records blob (its fetch offset when none). */
+function nextOffsetOf(records: Buffer): bigint {
+  let next = -1n;
+  for (const span of iterateBatches(records)) {
+    if (span.truncated) break;
+    const baseOffset = records.readBigInt64BE(span.start + BASE_OFFSET_OFFSET);
+    next = baseOffset + BigInt(records.readInt32BE(span.start + LAST_OFFSET_DELTA_OFFSET)) + 1n;
+  }
+  return next;
+}
+
+/**
+ * Decodes a fetched partition's records at or after its fetch offset, control batches left
+ * out. Under read_committed, records of aborted transactions are left out too, as Kafka's
+ * consumers do: a producer's transactional batches are dropped from the first offset the
+ * broker lists for it up to its ABORT marker.
+ */
+function decodeRecords(f: FetchedPartition, readCommitted: boolean): ConsumedRecord[] {
+  const out: ConsumedRecord[] = [];
+  const { topic, partition, fetchOffset } = f;
+  const pendingAborts = readCommitted
+    ? [...f.abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1))
+    : [];
+  const aborting = new Set<bigint>();
+  for (const batch of decodeBatches(f.records)) {
+    const header = batch.header;
+    const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
+    while (pendingAborts.length > 0 && (pendingAborts[0] as AbortedTransaction).firstOffset <= lastOffset) {
+      aborting.add((pendingAborts.shift() as AbortedTransaction).producerId);
+    }
+    if (isControl(header.attributes)) {
+      const key = batch.records[0]?.key ?? null;
+      if (key !== null && key.length >= 4 && key.readInt16BE(2) === ControlRecordType.ABORT) {
+        aborting.delete(header.producerId);
+      }
+      continue;
+    }
+    if (isTransactional(header.attributes) && aborting.has(header.producerId)) continue;
+    const base = header.baseOffset;
+    for (const r of batch.records) {
+      const offset = base + BigInt(r.offsetDelta);
+      if (offset < fetchOffset) continue;
+      out.push({
+        topic,
+        partition,
+        offset,
+        attributes: r.attributes,
+        timestamp: r.timestamp,
+        offsetDelta: r.offsetDelta,
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+      });
+    }
+  }
+  return out;
 }

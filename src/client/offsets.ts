@@ -24,11 +24,43 @@ export interface OffsetAnswer {
   leaderEpoch: number;
 }
 
-/** Resolves offsets for partitions, each at its leader, retrying leadership errors. */
+/**
+ * Resolves offsets for partitions, each at its leader, retrying leadership errors. A partition
+ * asked about more than once (several timestamps) is asked in separate requests, since a
+ * request names each partition once.
+ */
 export async function listOffsets(
   cluster: Cluster,
   queries: readonly OffsetQuery[],
   isolationLevel = 0,
+): Promise<OffsetAnswer[]> {
+  const rounds: { query: OffsetQuery; index: number }[][] = [];
+  const seen = new Map<string, number>();
+  queries.forEach((query, index) => {
+    const key = `${query.topic}\u0000${query.partition}`;
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
+    (rounds[round] ??= []).push({ query, index });
+  });
+  const out = new Array<OffsetAnswer>(queries.length);
+  for (const round of rounds) {
+    const answers = await listOffsetsOnce(
+      cluster,
+      round.map((r) => r.query),
+      isolationLevel,
+    );
+    round.forEach((r, i) => {
+      const a = answers[i];
+      if (a !== undefined) out[r.index] = a;
+    });
+  }
+  return out;
+}
+
+async function listOffsetsOnce(
+  cluster: Cluster,
+  queries: readonly OffsetQuery[],
+  isolationLevel: number,
 ): Promise<OffsetAnswer[]> {
   return cluster.withRetries(async () => {
     const byLeader = new Map<BrokerConnection, OffsetQuery[]>();

@@ -1,17 +1,27 @@
 // Producing to a cluster: produceRaw sends pre-built record batches unchanged (the link's
 // path), or, when idempotent, with only producer id/epoch/sequence rewritten in the header;
-// send() builds batches from records. One Produce request per leader broker per round.
-import { ErrorCode } from "../protocol/error-codes.ts";
+// send() builds batches from records. A sender drains per-partition queues into one Produce
+// request per leader broker (one batch per partition per request, as Kafka requires), with a
+// bounded number of requests in flight per partition and ordered, sequence-safe retries.
+import { ErrorCode, KafkaError } from "../protocol/error-codes.ts";
 import { ApiKey } from "../protocol/generated/index.ts";
 import { encodeBatch } from "../protocol/records/batch-codec.ts";
-import { iterateBatches, readBatchHeader } from "../protocol/records/batch-header.ts";
-import { rewriteBatchHeader } from "../protocol/records/batch-rewrite.ts";
+import { iterateBatches } from "../protocol/records/batch-header.ts";
 import type { RecordInput } from "../protocol/records/record.ts";
 import type { BrokerConnection } from "./broker-connection.ts";
 import type { Cluster } from "./cluster.ts";
-import { BrokerError, PartitionError, isStaleMetadata } from "./errors.ts";
+import { BrokerError, ClientClosedError, PartitionError, isStaleMetadata } from "./errors.ts";
 import { partitionForKey } from "./partitioner.ts";
-import { backoffMs, shouldRetry, sleep } from "./retry.ts";
+import {
+  PartitionQueue,
+  sequenceSpanOf,
+  type BatchOutcome,
+  type PendingBatch,
+  type ProducerIdentity,
+} from "./producer-partition.ts";
+import { backoffMs, shouldRetry } from "./retry.ts";
+
+export type { ProducerIdentity } from "./producer-partition.ts";
 
 /** Kafka's acks: 0 (no answer), 1 (leader), -1 (all in-sync replicas). */
 export type Acks = 0 | 1 | -1;
@@ -23,6 +33,19 @@ export interface ProducerOptions {
   idempotent?: boolean;
   /** How long the broker may wait for replication (the Produce request's timeout). */
   ackTimeoutMs?: number;
+  /**
+   * Produce requests carrying a batch of the same partition at once (Kafka's
+   * max.in.flight.requests.per.connection). Default 5 when idempotent (the most a broker
+   * deduplicates), 1 otherwise: without idempotence a retry behind another request in flight
+   * could reorder records, so ordering is kept unless this is raised.
+   */
+  maxInFlightPerPartition?: number;
+  /**
+   * Called whenever an idempotent producer obtains a producer id (the first, and each after a
+   * reset), before any batch is written with it; a returned promise is awaited, so a caller
+   * can record the id first (the link does). A rejection fails the batches waiting for the id.
+   */
+  onIdentity?: (identity: ProducerIdentity) => void | Promise<void>;
 }
 
 export interface ProduceEntry {
@@ -54,60 +77,71 @@ export interface SendOptions {
   compression?: number;
 }
 
+/** Kafka's cap on idempotent requests in flight per partition: brokers remember five batches. */
+export const MAX_IDEMPOTENT_IN_FLIGHT = 5;
+
+// Answers meaning the broker's sequence state for our producer id does not match ours.
+const SEQUENCE_ERRORS: ReadonlySet<number> = new Set([
+  ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+  ErrorCode.UNKNOWN_PRODUCER_ID,
+]);
+// Answers meaning our epoch is no longer the producer id's current one.
+const EPOCH_ERRORS: ReadonlySet<number> = new Set([
+  ErrorCode.INVALID_PRODUCER_EPOCH,
+  ErrorCode.PRODUCER_FENCED,
+]);
+
 interface Unit {
-  entry: number;
-  topic: string;
-  partition: number;
-  batch: Buffer;
+  queue: PartitionQueue;
+  pending: PendingBatch;
 }
 
-interface UnitResult {
-  baseOffset: bigint;
-  logAppendTime: bigint;
-  logStartOffset: bigint;
-}
-
-const MAX_SEQUENCE = 0x7fffffff;
-
-/** A producer on a Cluster; close() releases nothing but its state (the cluster owns connections). */
+/** A producer on a Cluster (which owns the connections); close() waits for what was sent. */
 export class Producer {
   readonly acks: Acks;
   readonly idempotent: boolean;
+  readonly maxInFlightPerPartition: number;
   readonly #cluster: Cluster;
   readonly #ackTimeoutMs: number;
-  readonly #sequences = new Map<string, number>();
-  readonly #partitionTails = new Map<string, Promise<void>>();
-  #producerId: Promise<{ producerId: bigint; producerEpoch: number }> | undefined;
+  readonly #onIdentity: ((identity: ProducerIdentity) => void | Promise<void>) | undefined;
+  readonly #partitions = new Map<string, PartitionQueue>();
+  #current: ProducerIdentity | undefined;
+  #renewal: Promise<ProducerIdentity> | undefined;
+  #order = 0;
   #roundRobin = 0;
+  #outstanding = 0;
+  #idleWaiters: (() => void)[] = [];
+  #scheduled = false;
+  #draining = false;
+  #drainAgain = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryTimerAt = Infinity;
+  #closed = false;
 
   constructor(cluster: Cluster, options: ProducerOptions = {}) {
     this.#cluster = cluster;
     this.acks = options.acks ?? -1;
     this.idempotent = options.idempotent ?? false;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+    this.#onIdentity = options.onIdentity;
+    this.maxInFlightPerPartition =
+      options.maxInFlightPerPartition ?? (this.idempotent ? MAX_IDEMPOTENT_IN_FLIGHT : 1);
     if (this.idempotent && this.acks !== -1) throw new RangeError("an idempotent producer needs acks=-1");
+    const m = this.maxInFlightPerPartition;
+    if (!Number.isInteger(m) || m < 1 || (this.idempotent && m > MAX_IDEMPOTENT_IN_FLIGHT)) {
+      throw new RangeError(
+        `maxInFlightPerPartition must be 1..${this.idempotent ? MAX_IDEMPOTENT_IN_FLIGHT : "n"}, got ${m}`,
+      );
+    }
   }
 
-  /** The producer id and epoch of an idempotent producer (InitProducerId on first use). */
-  producerIdentity(): Promise<{ producerId: bigint; producerEpoch: number }> {
-    if (this.#producerId === undefined) {
-      const init = this.#cluster.withRetries(async () => {
-        const broker = await this.#cluster.anyBroker();
-        const { body } = await broker.send(ApiKey.InitProducerId, () => ({
-          transactionalId: null,
-          transactionTimeoutMs: 60_000,
-        }));
-        if (body.errorCode !== 0) {
-          throw new BrokerError(body.errorCode, "InitProducerId", { broker: broker.nodeId });
-        }
-        return { producerId: body.producerId, producerEpoch: body.producerEpoch };
-      });
-      this.#producerId = init;
-      init.catch(() => {
-        if (this.#producerId === init) this.#producerId = undefined;
-      });
-    }
-    return this.#producerId;
+  /**
+   * The producer id and epoch new partitions of an idempotent producer use (InitProducerId on
+   * first use). A partition whose sequence state the broker lost moves to a fresh one.
+   */
+  producerIdentity(): Promise<ProducerIdentity> {
+    if (this.#current !== undefined) return Promise.resolve(this.#current);
+    return this.#renewIdentity(undefined);
   }
 
   /** Sends pre-built batches to one partition; see produceRawMany. */
@@ -118,40 +152,32 @@ export class Producer {
   }
 
   /**
-   * Sends pre-built batches to several partitions, grouped into one Produce request per leader.
-   * Kafka takes one batch per partition per request, so an entry of n batches takes n rounds.
-   * Retriable errors are retried with the same bytes (and, idempotent, the same sequences).
+   * Sends pre-built batches to several partitions. Batches join their partition's queue in
+   * call order; the sender puts one batch per partition into each Produce request to the
+   * partition's leader. Retriable errors are retried with the same bytes (and, idempotent,
+   * the same sequences). Resolves once every batch is acknowledged; rejects with the first
+   * batch's error that may not be retried (the other batches still complete or fail alone).
    */
   async produceRawMany(entries: readonly ProduceEntry[]): Promise<ProduceResult[]> {
-    const units = entries.map((e, i) => splitBatches(e).map((batch) => ({ ...e, entry: i, batch })));
-    const results: ProduceResult[] = entries.map((e) => ({
-      topic: e.topic,
-      partition: e.partition,
-      baseOffset: -1n,
-      logAppendTime: -1n,
-      logStartOffset: -1n,
-    }));
-    const release = this.idempotent ? await this.#lockPartitions(entries) : () => undefined;
-    try {
-      const identity = this.idempotent ? await this.producerIdentity() : undefined;
-      const rounds = Math.max(0, ...units.map((u) => u.length));
-      for (let round = 0; round < rounds; round++) {
-        const roundUnits = units.flatMap((u) => (round < u.length ? [u[round] as Unit] : []));
-        if (identity !== undefined) for (const unit of roundUnits) this.#assignSequence(unit, identity);
-        const outcomes = await this.#sendRound(roundUnits);
-        roundUnits.forEach((unit, i) => {
-          const r = results[unit.entry];
-          const o = outcomes[i];
-          if (r === undefined || o === undefined) return;
-          if (round === 0) r.baseOffset = o.baseOffset;
-          r.logAppendTime = o.logAppendTime;
-          r.logStartOffset = o.logStartOffset;
-        });
-      }
-    } finally {
-      release();
-    }
-    return results;
+    if (this.#closed) throw new ClientClosedError("producer");
+    const split = entries.map((e) => splitBatches(e));
+    const promises = split.map((batches, i) => {
+      const e = entries[i] as ProduceEntry;
+      return batches.map((batch) => this.#enqueue(e.topic, e.partition, batch));
+    });
+    const outcomes = await Promise.all(promises.map((list) => Promise.all(list)));
+    return entries.map((e, i) => {
+      const list = outcomes[i] ?? [];
+      const first = list[0];
+      const last = list[list.length - 1];
+      return {
+        topic: e.topic,
+        partition: e.partition,
+        baseOffset: first?.baseOffset ?? -1n,
+        logAppendTime: last?.logAppendTime ?? -1n,
+        logStartOffset: last?.logStartOffset ?? -1n,
+      };
+    });
   }
 
   /** Builds batches from records (one per partition) and produces them. */
@@ -160,14 +186,21 @@ export class Producer {
     records: readonly ProducerRecord[],
     options: SendOptions = {},
   ): Promise<ProduceResult[]> {
-    const meta = await this.#cluster.withRetries(() => this.#cluster.topic(topic));
-    const count = meta.partitions.length;
+    if (this.#closed) throw new ClientClosedError("producer");
+    let partitionCount = 0;
+    const needsCount = options.partition === undefined && records.some((r) => r.partition === undefined);
+    if (needsCount) {
+      const meta = await this.#cluster.withRetries(() => this.#cluster.topic(topic));
+      partitionCount = meta.partitions.length;
+    }
     const byPartition = new Map<number, RecordInput[]>();
     for (const record of records) {
       const partition =
         options.partition ??
         record.partition ??
-        (record.key != null ? partitionForKey(record.key, count) : this.#roundRobin++ % count);
+        (record.key != null
+          ? partitionForKey(record.key, partitionCount)
+          : this.#roundRobin++ % partitionCount);
       let list = byPartition.get(partition);
       if (list === undefined) byPartition.set(partition, (list = []));
       list.push(record);
@@ -182,87 +215,175 @@ export class Producer {
     );
   }
 
-  /** Waits for partitions' earlier idempotent sends, so sequences stay in order. */
-  async #lockPartitions(entries: readonly ProduceEntry[]): Promise<() => void> {
-    let release!: () => void;
-    const done = new Promise<void>((resolve) => (release = resolve));
-    const waits: Promise<void>[] = [];
-    for (const key of new Set(entries.map((e) => `${e.topic}\u0000${e.partition}`))) {
-      const tail = this.#partitionTails.get(key);
-      if (tail !== undefined) waits.push(tail);
-      this.#partitionTails.set(key, done);
-      void done.then(() => {
-        if (this.#partitionTails.get(key) === done) this.#partitionTails.delete(key);
+  /** Resolves once every batch handed over so far is acknowledged or has failed. */
+  flush(): Promise<void> {
+    if (this.#outstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Refuses new sends and waits for the ones under way (the cluster stays open). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+    clearTimeout(this.#retryTimer);
+  }
+
+  #enqueue(topic: string, partition: number, batch: Buffer): Promise<BatchOutcome> {
+    const key = `${topic}\u0000${partition}`;
+    let queue = this.#partitions.get(key);
+    if (queue === undefined) {
+      queue = new PartitionQueue(topic, partition);
+      this.#partitions.set(key, queue);
+    }
+    const q = queue;
+    this.#outstanding++;
+    return new Promise<BatchOutcome>((resolve, reject) => {
+      const settle = (): void => {
+        if (--this.#outstanding === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+      };
+      q.queued.push({
+        order: this.#order++,
+        batch,
+        sequenceSpan: this.idempotent ? sequenceSpanOf(batch) : 0,
+        attempts: 0,
+        sequence: -1,
+        identity: undefined,
+        resolve: (outcome) => {
+          settle();
+          resolve(outcome);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
       });
+      this.#schedule();
+    });
+  }
+
+  /** Drains on the next turn of the event loop, so sends made together share requests. */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#draining) {
+      this.#drainAgain = true;
+      return;
     }
-    await Promise.all(waits);
-    return release;
+    this.#draining = true;
+    try {
+      do {
+        this.#drainAgain = false;
+        await this.#sendReady();
+      } while (this.#drainAgain);
+    } finally {
+      this.#draining = false;
+    }
   }
 
-  #assignSequence(unit: Unit, identity: { producerId: bigint; producerEpoch: number }): void {
-    const key = `${unit.topic}\u0000${unit.partition}`;
-    const sequence = this.#sequences.get(key) ?? 0;
-    const header = readBatchHeader(unit.batch, 0);
-    rewriteBatchHeader(unit.batch, 0, { ...identity, baseSequence: sequence });
-    const next = sequence + header.lastOffsetDelta + 1;
-    this.#sequences.set(key, next > MAX_SEQUENCE ? next - MAX_SEQUENCE - 1 : next);
-  }
-
-  /** Sends one batch per unit, retrying the failed units until all succeed or one may not. */
-  async #sendRound(units: readonly Unit[]): Promise<UnitResult[]> {
-    const outcomes: UnitResult[] = new Array<UnitResult>(units.length);
-    let pending = units.map((unit, index) => ({ unit, index }));
-    for (let attempt = 1; ; attempt++) {
-      const failures: { unit: Unit; index: number; error: unknown }[] = [];
-      const groups = new Map<BrokerConnection, { unit: Unit; index: number }[]>();
-      for (const p of pending) {
+  /** Sends every batch that may go now, grouped by leader, one batch per partition per request. */
+  async #sendReady(): Promise<void> {
+    const now = Date.now();
+    const max = this.maxInFlightPerPartition;
+    const byBroker = new Map<BrokerConnection, PartitionQueue[]>();
+    for (const q of this.#partitions.values()) {
+      if (!q.sendable(now, max)) continue;
+      if (this.idempotent && q.wantsIdentity()) {
         try {
-          const leader = await this.#cluster.leaderFor(p.unit.topic, p.unit.partition);
-          let group = groups.get(leader);
-          if (group === undefined) groups.set(leader, (group = []));
-          group.push(p);
+          await this.#prepareIdentity(q);
         } catch (error) {
-          failures.push({ ...p, error });
+          this.#failQueued(q, error);
+          continue;
         }
+        if (!q.sendable(Date.now(), max)) continue;
       }
-      await Promise.all(
-        [...groups].map(async ([broker, group]) => {
-          try {
-            const answers = await this.#produceTo(
-              broker,
-              group.map((g) => g.unit),
-            );
-            group.forEach((g, i) => {
-              const answer = answers[i];
-              if (answer instanceof PartitionError) failures.push({ ...g, error: answer });
-              else if (answer !== undefined) outcomes[g.index] = answer;
-            });
-          } catch (error) {
-            for (const g of group) failures.push({ ...g, error });
-          }
-        }),
-      );
-      if (failures.length === 0) return outcomes;
-      const fatal = failures.find((f) => !shouldRetry(f.error, attempt, this.#cluster.retry));
-      if (fatal !== undefined || this.#cluster.closed) throw fatal?.error ?? failures[0]?.error;
-      if (failures.some((f) => isStaleMetadata((f.error as { code: number }).code))) {
-        this.#cluster.invalidateMetadata();
+      let leader: BrokerConnection;
+      try {
+        leader = await this.#cluster.leaderFor(q.topic, q.partition);
+      } catch (error) {
+        this.#onFailure(q, q.queued[0], error, -1n);
+        continue;
       }
-      await sleep(backoffMs(this.#cluster.retry, attempt));
-      pending = failures.map(({ unit, index }) => ({ unit, index }));
+      let list = byBroker.get(leader);
+      if (list === undefined) byBroker.set(leader, (list = []));
+      list.push(q);
     }
+    for (const [broker, queues] of byBroker) {
+      for (;;) {
+        const units: Unit[] = [];
+        const at = Date.now();
+        for (const q of queues) {
+          if (!q.sendable(at, max)) continue;
+          if (this.idempotent && q.wantsIdentity()) continue;
+          const pending = q.take();
+          if (pending !== undefined) units.push({ queue: q, pending });
+        }
+        if (units.length === 0) break;
+        this.#request(broker, units);
+      }
+    }
+    // Partitions backing off (now, or after a failure above) are woken by a timer.
+    let wakeAt = Infinity;
+    const after = Date.now();
+    for (const q of this.#partitions.values()) {
+      if (q.queued.length > 0 && q.retryAt > after) wakeAt = Math.min(wakeAt, q.retryAt);
+    }
+    if (wakeAt < Infinity) this.#wakeAt(wakeAt);
   }
 
-  /** One Produce request; per unit the outcome or the partition's error. */
-  async #produceTo(
-    broker: BrokerConnection,
-    units: readonly Unit[],
-  ): Promise<(UnitResult | PartitionError)[]> {
+  /**
+   * Gives a partition the identity its next batch is stamped with: the producer's current
+   * one, or a fresh one when the broker lost this partition's sequence state.
+   */
+  async #prepareIdentity(q: PartitionQueue): Promise<void> {
+    if (q.inFlight.length > 0) return;
+    let identity = await this.producerIdentity();
+    if (q.needsNewIdentity && q.identity === identity) identity = await this.#renewIdentity(identity);
+    if (q.inFlight.length === 0 && q.wantsIdentity()) q.adoptIdentity(identity);
+  }
+
+  /** InitProducerId for a producer id to replace `stale`; concurrent callers share one request. */
+  #renewIdentity(stale: ProducerIdentity | undefined): Promise<ProducerIdentity> {
+    if (this.#current !== undefined && this.#current !== stale) return Promise.resolve(this.#current);
+    if (this.#renewal !== undefined) return this.#renewal;
+    const renewal = this.#cluster
+      .withRetries(async () => {
+        const broker = await this.#cluster.anyBroker();
+        const { body } = await broker.send(ApiKey.InitProducerId, () => ({
+          transactionalId: null,
+          transactionTimeoutMs: 60_000,
+        }));
+        if (body.errorCode !== 0) {
+          throw new BrokerError(body.errorCode, "InitProducerId", { broker: broker.nodeId });
+        }
+        return { producerId: body.producerId, producerEpoch: body.producerEpoch };
+      })
+      .then(async (identity) => {
+        await this.#onIdentity?.(identity);
+        this.#current = identity;
+        return identity;
+      });
+    this.#renewal = renewal;
+    const clear = (): void => {
+      if (this.#renewal === renewal) this.#renewal = undefined;
+    };
+    renewal.then(clear, clear);
+    return renewal;
+  }
+
+  /** Sends one Produce request and files each batch's answer. */
+  #request(broker: BrokerConnection, units: readonly Unit[]): void {
     const topics = new Map<string, { index: number; records: Buffer }[]>();
-    for (const u of units) {
-      let list = topics.get(u.topic);
-      if (list === undefined) topics.set(u.topic, (list = []));
-      list.push({ index: u.partition, records: u.batch });
+    for (const { queue, pending } of units) {
+      let list = topics.get(queue.topic);
+      if (list === undefined) topics.set(queue.topic, (list = []));
+      list.push({ index: queue.partition, records: pending.batch });
     }
     const request = {
       transactionalId: null,
@@ -270,33 +391,141 @@ export class Producer {
       timeoutMs: this.#ackTimeoutMs,
       topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData })),
     };
+    const done = (): void => this.#schedule();
     if (this.acks === 0) {
-      await broker.sendOneWay(ApiKey.Produce, () => request, { minVersion: 3 });
-      return units.map(() => ({ baseOffset: -1n, logAppendTime: -1n, logStartOffset: -1n }));
+      broker
+        .sendOneWay(ApiKey.Produce, () => request, { minVersion: 3 })
+        .then(
+          () => {
+            for (const u of units)
+              this.#onSuccess(u, { baseOffset: -1n, logAppendTime: -1n, logStartOffset: -1n });
+            done();
+          },
+          (error: unknown) => {
+            for (const u of units) this.#onFailure(u.queue, u.pending, error, -1n);
+            done();
+          },
+        );
+      return;
     }
-    const { body } = await broker.send(ApiKey.Produce, () => request, { minVersion: 3 });
-    const answers = new Map<string, UnitResult | PartitionError>();
-    for (const t of body.responses) {
-      for (const p of t.partitionResponses) {
-        const key = `${t.name}\u0000${p.index}`;
-        if (p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
-          // A retry of a batch the broker already has: it is written, once.
-          answers.set(key, { baseOffset: -1n, logAppendTime: -1n, logStartOffset: p.logStartOffset });
-        } else if (p.errorCode !== 0) {
-          answers.set(key, new PartitionError(p.errorCode, t.name, p.index, broker.nodeId, p.errorMessage));
-        } else {
-          answers.set(key, {
-            baseOffset: p.baseOffset,
-            logAppendTime: p.logAppendTimeMs,
-            logStartOffset: p.logStartOffset,
-          });
-        }
+    broker
+      .send(ApiKey.Produce, () => request, { minVersion: 3 })
+      .then(
+        ({ body }) => {
+          const answers = new Map<string, (typeof body.responses)[number]["partitionResponses"][number]>();
+          for (const t of body.responses) {
+            for (const p of t.partitionResponses) answers.set(`${t.name}\u0000${p.index}`, p);
+          }
+          for (const u of units) {
+            const p = answers.get(`${u.queue.topic}\u0000${u.queue.partition}`);
+            if (p === undefined) {
+              const e = new PartitionError(
+                ErrorCode.UNKNOWN_SERVER_ERROR,
+                u.queue.topic,
+                u.queue.partition,
+                broker.nodeId,
+                "no answer for the partition",
+              );
+              this.#onFailure(u.queue, u.pending, e, -1n);
+            } else if (p.errorCode === 0 || p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+              // A duplicate is a retry of a batch the broker already has: written, once.
+              const duplicate = p.errorCode !== 0;
+              this.#onSuccess(u, {
+                baseOffset: duplicate ? -1n : p.baseOffset,
+                logAppendTime: duplicate ? -1n : p.logAppendTimeMs,
+                logStartOffset: p.logStartOffset,
+              });
+            } else {
+              const e = new PartitionError(
+                p.errorCode,
+                u.queue.topic,
+                u.queue.partition,
+                broker.nodeId,
+                p.errorMessage,
+              );
+              this.#onFailure(u.queue, u.pending, e, p.logStartOffset);
+            }
+          }
+          done();
+        },
+        (error: unknown) => {
+          for (const u of units) this.#onFailure(u.queue, u.pending, error, -1n);
+          done();
+        },
+      );
+  }
+
+  #onSuccess(u: Unit, outcome: BatchOutcome): void {
+    u.queue.land(u.pending);
+    u.pending.resolve(outcome);
+  }
+
+  /**
+   * Files a failed attempt: retried (put back in order, after a backoff), or rejected with
+   * the error. For an idempotent producer, sequence errors follow Kafka's rules (KIP-360): a
+   * batch behind an unresolved one just waits for it; the first unresolved batch means the
+   * broker lost our sequence state, and the partition restarts its sequences under a fresh
+   * producer id. Batches moved to a new id were rejected by the broker, never written, so
+   * resending them cannot duplicate records.
+   */
+  #onFailure(q: PartitionQueue, p: PendingBatch | undefined, error: unknown, logStartOffset: bigint): void {
+    if (p === undefined) return;
+    if (q.inFlight.includes(p)) {
+      q.land(p);
+    } else {
+      // Failed before it was sent (no leader): the attempt counts all the same.
+      q.queued.splice(q.queued.indexOf(p), 1);
+      p.attempts++;
+    }
+    const code = error instanceof KafkaError ? error.code : undefined;
+    if (this.idempotent && code !== undefined && SEQUENCE_ERRORS.has(code)) {
+      const unknownStart = code === ErrorCode.UNKNOWN_PRODUCER_ID && logStartOffset < 0n;
+      if (p.identity === q.identity && !q.hasEarlierUnresolved(p) && !unknownStart) q.needsNewIdentity = true;
+      this.#retry(q, p, error, true);
+      return;
+    }
+    if (this.idempotent && code !== undefined && EPOCH_ERRORS.has(code)) {
+      // Behind a batch already refused for its epoch, or stamped before a move: restamp and resend.
+      if (q.needsNewIdentity || p.identity !== q.identity) {
+        this.#retry(q, p, error, true);
+        return;
       }
+      q.needsNewIdentity = true;
+      p.reject(error as KafkaError);
+      return;
     }
-    return units.map(
-      (u) =>
-        answers.get(`${u.topic}\u0000${u.partition}`) ??
-        new PartitionError(ErrorCode.UNKNOWN_SERVER_ERROR, u.topic, u.partition, broker.nodeId, "no answer"),
+    this.#retry(q, p, error, false);
+  }
+
+  #retry(q: PartitionQueue, p: PendingBatch, error: unknown, always: boolean): void {
+    const retry = this.#cluster.retry;
+    const allowed = always ? p.attempts <= retry.retries : shouldRetry(error, p.attempts, retry);
+    if (!allowed || this.#cluster.closed) {
+      p.reject(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (error instanceof KafkaError && isStaleMetadata(error.code)) this.#cluster.invalidateMetadata();
+    q.retryAt = Math.max(q.retryAt, Date.now() + backoffMs(retry, Math.max(1, p.attempts)));
+    q.requeue(p);
+  }
+
+  /** Rejects a partition's waiting batches after its identity could not be obtained. */
+  #failQueued(q: PartitionQueue, error: unknown): void {
+    const e = error instanceof Error ? error : new Error(String(error));
+    for (const p of q.queued.splice(0)) p.reject(e);
+  }
+
+  #wakeAt(at: number): void {
+    if (at >= this.#retryTimerAt && this.#retryTimer !== undefined) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimerAt = at;
+    this.#retryTimer = setTimeout(
+      () => {
+        this.#retryTimer = undefined;
+        this.#retryTimerAt = Infinity;
+        this.#schedule();
+      },
+      Math.max(0, at - Date.now()),
     );
   }
 }

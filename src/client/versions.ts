@@ -32,15 +32,19 @@ export class VersionTable {
     }
   }
 
-  /** The version to use for an API; throws VersionMismatchError when there is none. */
-  version(apiKey: ApiKeyNumber, min = 0): number {
-    const v = this.#versions.get(apiKey);
-    if (v === undefined || v < min) {
-      const range = this.#brokerRanges.get(apiKey);
+  /**
+   * The version to use for an API, at least `min` and at most `max`; throws
+   * VersionMismatchError when there is none.
+   */
+  version(apiKey: ApiKeyNumber, min = 0, max = Infinity): number {
+    const negotiated = this.#versions.get(apiKey);
+    const v = negotiated === undefined ? undefined : Math.min(negotiated, max);
+    const range = this.#brokerRanges.get(apiKey);
+    if (v === undefined || v < min || (range !== undefined && v < range.min)) {
       const detail =
         range === undefined
           ? "the broker does not support this API"
-          : `broker supports v${range.min}-v${range.max}, client needs v${min}+ within its codec`;
+          : `broker supports v${range.min}-v${range.max}, client needs v${min}-v${max} within its codec`;
       throw new VersionMismatchError(apiKey, this.broker, detail);
     }
     return v;

@@ -154,6 +154,20 @@ function requests(version: number): Partial<Record<ApiKeyNumber, object[]>> {
       version >= 6
         ? [{ topics: [{ name: "missing" }], timeoutMs: 1000 }]
         : [{ topicNames: ["missing"], timeoutMs: 1000 }],
+    [ApiKey.FerryMirrorAppend]: [
+      {
+        timeoutMs: 1000,
+        topics: [
+          {
+            name: "known",
+            partitions: [
+              { index: 0, sourceLogStartOffset: -1n, records: records() },
+              { index: 7, sourceLogStartOffset: 0n, records: null },
+            ],
+          },
+        ],
+      },
+    ],
   };
 }
 

@@ -3,6 +3,7 @@
 // of idempotent production; reading back shows every record exactly once, in order.
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
+import { Admin, OffsetSpec } from "../../src/client/admin.ts";
 import { Cluster } from "../../src/client/cluster.ts";
 import { consume, fetchRaw } from "../../src/client/consumer.ts";
 import { PartitionError } from "../../src/client/errors.ts";
@@ -134,4 +135,37 @@ test("a retriable error the mock injects is retried until the produce succeeds",
   );
   assert.equal(result?.baseOffset, 0n);
   assert.deepEqual((await readValues(cluster)).get(0), ["x"]);
+});
+
+test("admin on the mock: the cluster is described (from Metadata where DescribeCluster is missing) and offsets listed", async (t) => {
+  const env = await start(t);
+  if (!env) return;
+  const admin = new Admin(env.cluster);
+  const description = await admin.describeCluster();
+  assert.deepEqual(description.brokers.map((b) => b.nodeId).sort(), [1, 2, 3]);
+  await new Producer(env.cluster).send(TOPIC, [{ value: Buffer.from("x") }, { value: Buffer.from("y") }], {
+    partition: 2,
+  });
+  const [earliest, latest] = await admin.listOffsets([
+    { topic: TOPIC, partition: 2, timestamp: OffsetSpec.EARLIEST },
+    { topic: TOPIC, partition: 2, timestamp: OffsetSpec.LATEST },
+  ]);
+  assert.equal(earliest?.offset, 0n);
+  assert.equal(latest?.offset, 2n);
+});
+
+test("a coordinator still loading its groups is retried until the offsets come back", async (t) => {
+  const env = await start(t);
+  if (!env) return;
+  const admin = new Admin(env.cluster);
+  await admin.alterOffsets("loading", [{ topic: TOPIC, partition: 1, offset: 5n }]);
+  await env.mock.pushRequestErrors(ApiKey.OffsetFetch, [
+    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+  ]);
+  const offsets = await admin.fetchOffsets("loading", [{ topic: TOPIC, partition: 1 }]);
+  assert.deepEqual(
+    offsets.map((o) => [o.topic, o.partition, o.offset]),
+    [[TOPIC, 1, 5n]],
+  );
 });

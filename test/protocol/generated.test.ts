@@ -1,11 +1,19 @@
 // The committed codec in src/protocol/generated/ must be exactly what the generator writes
-// from the Kafka message specs; the specs live outside the repo, so this needs them.
+// from the Kafka message specs and Ferry's own (src/protocol/ferry-specs/). Kafka's specs live
+// outside the repo, so the full check needs them; Ferry's modules are checked regardless.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { DEFAULT_SPEC_DIR, staleFiles } from "../../scripts/generate-protocol.ts";
+import { DEFAULT_SPEC_DIR, staleFerryFiles, staleFiles } from "../../scripts/generate-protocol.ts";
+import { API_CODECS, ApiKey } from "../../src/protocol/generated/index.ts";
 
 const specDir = DEFAULT_SPEC_DIR;
+
+test("generated modules of Ferry's own message specs are up to date", () => {
+  assert.deepEqual(staleFerryFiles(), [], "stale files: run npm run generate");
+  assert.equal(ApiKey.FerryMirrorAppend, 32000);
+  assert.equal(API_CODECS[ApiKey.FerryMirrorAppend].name, "FerryMirrorAppend");
+});
 
 test("generated codec is up to date with the Kafka message specs", (t) => {
   if (!existsSync(specDir)) {

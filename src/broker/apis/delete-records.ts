@@ -2,6 +2,7 @@
 // offset forward; offset -1 means the high watermark.
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
+import { mirrorSourceOf } from "../mirror-topics.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
@@ -25,6 +26,15 @@ export const deleteRecords = defineApi({
               };
             }
             const log = partition.log;
+            if (mirrorSourceOf(partition.topic) !== undefined) {
+              // A mirror's log start follows its source (FerryMirrorAppend), not clients.
+              b.log.debug("delete records refused: mirror topic", { topic: t.name });
+              return {
+                partitionIndex: p.partitionIndex,
+                lowWatermark: BigInt(log.logStartOffset),
+                errorCode: ErrorCode.INVALID_REQUEST,
+              };
+            }
             const target = p.offset === -1n ? log.highWatermark : Number(p.offset);
             if (p.offset < -1n || target > log.highWatermark) {
               return {

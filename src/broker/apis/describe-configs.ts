@@ -36,7 +36,7 @@ function topicEntries(
           source: ConfigSource.STATIC_BROKER_CONFIG,
         });
       }
-      if (def !== undefined)
+      if (def !== undefined && def.synonym !== null)
         list.push({ name: c.synonym ?? c.name, value: def.default, source: ConfigSource.DEFAULT_CONFIG });
     }
     return {

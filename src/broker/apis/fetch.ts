@@ -4,12 +4,21 @@
 // state. v16-17: node endpoints, directory id.
 // This broker creates no fetch sessions: every answer has session id 0, which tells the
 // client to keep sending full fetches. Long polls wait for an append to any requested
-// partition, up to MaxWaitMs, until MinBytes are there.
+// partition, up to MaxWaitMs, until MinBytes are there. read_committed reads stop at the
+// last stable offset and list the aborted transactions the returned batches overlap.
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
 import type { FetchRequest } from "../../protocol/generated/fetch-request.ts";
 import type { FetchableTopicResponse, PartitionData } from "../../protocol/generated/fetch-response.ts";
 import type { Input } from "../../protocol/codec-runtime.ts";
+import {
+  BASE_OFFSET_OFFSET,
+  BATCH_LENGTH_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
+  RECORD_BATCH_OVERHEAD,
+} from "../../protocol/records/batch-header.ts";
+import { readInt64 } from "../log/int64.ts";
 import { LEADER_EPOCH, type BrokerContext } from "../broker-context.ts";
 import type { Partition } from "../topic-manager.ts";
 import { defineApi } from "./api.ts";
@@ -70,8 +79,7 @@ async function readAll(
     }
     const log = p.log;
     const hw = log.highWatermark;
-    // No transactions yet: everything written is stable.
-    const lso = hw;
+    const lso = log.lastStableOffset;
     const base = {
       partitionIndex: w.partitionIndex,
       highWatermark: BigInt(hw),
@@ -93,7 +101,12 @@ async function readAll(
           : await log.read(w.fetchOffset, Math.max(limit, 0), { upTo, minOneBatch: total === 0 });
       total += records.length;
       remaining -= records.length;
-      parts.push({ ...base, errorCode: 0, records });
+      const aborted = readCommitted && records.length > 0 ? abortedIn(p, w.fetchOffset, records) : null;
+      parts.push(
+        aborted === null
+          ? { ...base, errorCode: 0, records }
+          : { ...base, errorCode: 0, records, abortedTransactions: aborted },
+      );
     } catch (e) {
       const { code } = errorOf(e, b.log, `fetch ${p.topic.name}-${w.partitionIndex}`);
       parts.push({ ...base, errorCode: code, records: null });
@@ -101,6 +114,24 @@ async function readAll(
   }
   const anyError = perTopic.some((parts) => parts.some((x) => (x.errorCode ?? 0) !== 0));
   return { perTopic, total, anyError };
+}
+
+/** The aborted transactions that the batches read from `from` overlap (Kafka's fetch rule), or null. */
+function abortedIn(
+  p: Partition,
+  from: number,
+  records: Buffer,
+): { producerId: bigint; firstOffset: bigint }[] | null {
+  // The end of the returned data: the last batch's last offset + 1.
+  let end = from;
+  for (let pos = 0; pos + RECORD_BATCH_OVERHEAD <= records.length;) {
+    end =
+      readInt64(records, pos + BASE_OFFSET_OFFSET) + records.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET) + 1;
+    pos += LOG_OVERHEAD + records.readInt32BE(pos + BATCH_LENGTH_OFFSET);
+  }
+  const found = p.log.abortedTransactions(from, end);
+  if (found === null) return null;
+  return found.map((t) => ({ producerId: BigInt(t.producerId), firstOffset: BigInt(t.firstOffset) }));
 }
 
 function resolveWanted(req: FetchRequest, version: number, b: BrokerContext) {

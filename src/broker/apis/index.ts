@@ -1,6 +1,8 @@
 // Every API the broker serves. This list is the single source of truth: the dispatcher
 // routes by it and ApiVersions answers from it.
 import type { AnyApiHandler } from "./api.ts";
+import { addOffsetsToTxn } from "./add-offsets-to-txn.ts";
+import { addPartitionsToTxn } from "./add-partitions-to-txn.ts";
 import { alterConfigs } from "./alter-configs.ts";
 import { apiVersions } from "./api-versions.ts";
 import { createPartitions } from "./create-partitions.ts";
@@ -11,7 +13,10 @@ import { deleteTopics } from "./delete-topics.ts";
 import { describeCluster } from "./describe-cluster.ts";
 import { describeConfigs } from "./describe-configs.ts";
 import { describeGroups } from "./describe-groups.ts";
+import { describeTransactions } from "./describe-transactions.ts";
+import { endTxn } from "./end-txn.ts";
 import { fetch } from "./fetch.ts";
+import { ferryMirrorAppend } from "./ferry-mirror-append.ts";
 import { findCoordinator } from "./find-coordinator.ts";
 import { heartbeat } from "./heartbeat.ts";
 import { incrementalAlterConfigs } from "./incremental-alter-configs.ts";
@@ -20,6 +25,7 @@ import { joinGroup } from "./join-group.ts";
 import { leaveGroup } from "./leave-group.ts";
 import { listGroups } from "./list-groups.ts";
 import { listOffsets } from "./list-offsets.ts";
+import { listTransactions } from "./list-transactions.ts";
 import { metadata } from "./metadata.ts";
 import { offsetCommit } from "./offset-commit.ts";
 import { offsetDelete } from "./offset-delete.ts";
@@ -27,6 +33,7 @@ import { offsetFetch } from "./offset-fetch.ts";
 import { offsetForLeaderEpoch } from "./offset-for-leader-epoch.ts";
 import { produce } from "./produce.ts";
 import { syncGroup } from "./sync-group.ts";
+import { txnOffsetCommit } from "./txn-offset-commit.ts";
 
 export const API_HANDLERS: readonly AnyApiHandler[] = [
   produce,
@@ -48,6 +55,10 @@ export const API_HANDLERS: readonly AnyApiHandler[] = [
   deleteRecords,
   initProducerId,
   offsetForLeaderEpoch,
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  endTxn,
+  txnOffsetCommit,
   describeConfigs,
   alterConfigs,
   createPartitions,
@@ -55,4 +66,8 @@ export const API_HANDLERS: readonly AnyApiHandler[] = [
   incrementalAlterConfigs,
   offsetDelete,
   describeCluster,
+  describeTransactions,
+  listTransactions,
+  // Ferry's own extensions (keys 32000+).
+  ferryMirrorAppend,
 ];

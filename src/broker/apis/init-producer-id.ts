@@ -1,9 +1,12 @@
 // InitProducerId (key 22). v1: no change. v2: flexible. v3: existing producer id/epoch
-// (KIP-360). v4-5: no change for idempotent producers. Without a transactional id, every
-// call gets a fresh producer id at epoch 0, never handed out before by this data directory.
-import { ErrorCode } from "../../protocol/error-codes.ts";
+// (KIP-360). v4: PRODUCER_FENCED (older versions get INVALID_PRODUCER_EPOCH). v5:
+// TRANSACTION_ABORTABLE (never answered here). Without a transactional id, every call gets a
+// fresh producer id at epoch 0, never handed out before by this data directory (what Kafka
+// does too, even when an idempotent producer presents its old id). With one, the transaction
+// coordinator answers (src/broker/txn/): epoch bumps, fencing, aborting an open transaction.
 import { ApiKey } from "../../protocol/generated/index.ts";
 import { defineApi } from "./api.ts";
+import { fencedCode } from "./producer-fenced.ts";
 
 export const initProducerId = defineApi({
   key: ApiKey.InitProducerId,
@@ -12,14 +15,16 @@ export const initProducerId = defineApi({
   async handle(req, ctx) {
     const b = ctx.broker;
     if (req.transactionalId !== null) {
-      b.log.warn("InitProducerId with a transactional id refused: transactions are not supported yet", {
-        transactionalId: req.transactionalId,
-      });
+      const expected =
+        ctx.apiVersion >= 3 && req.producerId >= 0n
+          ? { producerId: Number(req.producerId), producerEpoch: req.producerEpoch }
+          : null;
+      const r = await b.txns.initProducerId(req.transactionalId, req.transactionTimeoutMs, expected);
       return {
         throttleTimeMs: 0,
-        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        producerId: -1n,
-        producerEpoch: -1,
+        errorCode: fencedCode(r.errorCode, ctx.apiVersion, 4),
+        producerId: BigInt(r.producerId),
+        producerEpoch: r.producerEpoch,
       };
     }
     const id = await b.meta.allocateProducerId();

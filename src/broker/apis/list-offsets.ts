@@ -1,6 +1,7 @@
 // ListOffsets (key 2). v1: one offset per partition (v0's multi-offset form is not
 // served). v2: isolation level. v4: leader epochs. v6: flexible. v7: max timestamp (-3).
-// v8: earliest local (-4), the same as earliest here (no tiered storage).
+// v8: earliest local (-4), the same as earliest here (no tiered storage). Under
+// read_committed, latest is the last stable offset and lookups by time find nothing past it.
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
 import type { ListOffsetsPartitionResponse } from "../../protocol/generated/list-offsets-response.ts";
@@ -13,6 +14,7 @@ const LATEST = -1n;
 const EARLIEST = -2n;
 const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
+const READ_COMMITTED = 1;
 
 export const listOffsets = defineApi({
   key: ApiKey.ListOffsets,
@@ -42,22 +44,25 @@ export const listOffsets = defineApi({
             if (partition === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             if (p.currentLeaderEpoch > LEADER_EPOCH) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);
             const log = partition.log;
+            // read_committed: nothing at or past the last stable offset is answered (Kafka's lastFetchableOffset).
+            const limit = req.isolationLevel === READ_COMMITTED ? log.lastStableOffset : Infinity;
             try {
               switch (p.timestamp) {
                 case LATEST:
-                  // No transactions yet, so the last stable offset is the high watermark.
-                  return answer(log.highWatermark, -1);
+                  return answer(Math.min(limit, log.highWatermark), -1);
                 case EARLIEST:
                 case EARLIEST_LOCAL:
                   return answer(log.logStartOffset, -1);
                 case MAX_TIMESTAMP: {
                   const m = await log.maxTimestamp();
-                  return m === null ? answer(-1, -1) : answer(m.offset, m.timestamp);
+                  return m === null || m.offset >= limit ? answer(-1, -1) : answer(m.offset, m.timestamp);
                 }
                 default: {
                   if (p.timestamp < 0n) return fail(ErrorCode.INVALID_REQUEST);
                   const found = await log.offsetForTimestamp(Number(p.timestamp));
-                  return found === null ? answer(-1, -1) : answer(found.offset, found.timestamp);
+                  return found === null || found.offset >= limit
+                    ? answer(-1, -1)
+                    : answer(found.offset, found.timestamp);
                 }
               }
             } catch (e) {

@@ -2,14 +2,27 @@
 // ZStandard allowed. v8: record errors and error message. v9: flexible. v10: current
 // leader and node endpoints (tagged, on NOT_LEADER only). v11: no change (KIP-951).
 // Batches are appended as received (offsets assigned, leader epoch stamped); partitions
-// of one request are written concurrently.
+// of one request are written concurrently. A transactional batch is accepted only for a
+// partition in its producer's open transaction, at the transaction's current epoch (checked
+// with the transaction coordinator in-process, as KIP-890's verification does).
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
 import type { PartitionProduceResponse } from "../../protocol/generated/produce-response.ts";
 import type { Input } from "../../protocol/codec-runtime.ts";
-import { isTransactional, readBatchHeader } from "../../protocol/records/batch-header.ts";
+import {
+  ATTRIBUTES_OFFSET,
+  PRODUCER_EPOCH_OFFSET,
+  PRODUCER_ID_OFFSET,
+  RECORD_BATCH_OVERHEAD,
+  isControl,
+  isTransactional,
+} from "../../protocol/records/batch-header.ts";
+import { readInt64 } from "../log/int64.ts";
 import { RecordValidationError } from "../log/log-validator.ts";
+import { mirrorReadOnlyMessage, mirrorSourceOf } from "../mirror-topics.ts";
 import { CONSUMER_OFFSETS } from "../topic-manager.ts";
+import type { TxnCoordinator } from "../txn/txn-coordinator.ts";
+import { TRANSACTION_STATE } from "../txn-state.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
@@ -22,6 +35,53 @@ function failed(index: number, code: number, message: string | null): Input<Part
     logStartOffset: -1n,
     errorMessage: message,
   };
+}
+
+/**
+ * Why a transactional batch may not be appended, or null (also for other batches). Errors as
+ * Kafka's produce path answers them: no transactional id TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+ * an old epoch INVALID_PRODUCER_EPOCH, a partition outside the transaction INVALID_TXN_STATE,
+ * a transaction being ended NOT_ENOUGH_REPLICAS (retriable, as Kafka maps CONCURRENT_TRANSACTIONS).
+ */
+function checkTransactional(
+  records: Buffer,
+  transactionalId: string | null,
+  topic: string,
+  partition: number,
+  txns: TxnCoordinator,
+): { code: number; message: string } | null {
+  const attributes = records.readInt16BE(ATTRIBUTES_OFFSET);
+  if (!isTransactional(attributes) || isControl(attributes)) return null;
+  if (transactionalId === null) {
+    return {
+      code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+      message: "a transactional batch needs the request's transactional id",
+    };
+  }
+  const producerId = readInt64(records, PRODUCER_ID_OFFSET);
+  const epoch = records.readInt16BE(PRODUCER_EPOCH_OFFSET);
+  const code = txns.verifyPartition(transactionalId, producerId, epoch, topic, partition);
+  switch (code) {
+    case ErrorCode.NONE:
+      return null;
+    case ErrorCode.PRODUCER_FENCED:
+      return {
+        code: ErrorCode.INVALID_PRODUCER_EPOCH,
+        message: `producer ${producerId} epoch ${epoch} is not the current epoch of '${transactionalId}'`,
+      };
+    case ErrorCode.CONCURRENT_TRANSACTIONS:
+      return {
+        code: ErrorCode.NOT_ENOUGH_REPLICAS,
+        message: `the transaction of '${transactionalId}' is being completed; retry`,
+      };
+    case ErrorCode.INVALID_TXN_STATE:
+      return {
+        code,
+        message: `${topic}-${partition} is not in the open transaction of '${transactionalId}'`,
+      };
+    default:
+      return { code, message: `transaction check for '${transactionalId}' failed` };
+  }
 }
 
 export const produce = defineApi({
@@ -46,17 +106,6 @@ export const produce = defineApi({
         responses: refuseAll(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${acks}`),
       };
     }
-    if (req.transactionalId !== null) {
-      b.log.warn("transactional produce refused: transactions are not supported yet", {
-        clientId: ctx.clientId,
-      });
-      return {
-        responses: refuseAll(
-          ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-          "transactions are not supported by this Ferry broker yet",
-        ),
-      };
-    }
     const responses = await Promise.all(
       req.topicData.map(async (t) => ({
         name: t.name,
@@ -70,22 +119,23 @@ export const produce = defineApi({
                 `unknown topic or partition ${t.name}-${p.index}`,
               );
             }
-            if (t.name === CONSUMER_OFFSETS) {
+            if (t.name === CONSUMER_OFFSETS || t.name === TRANSACTION_STATE) {
               return failed(
                 p.index,
                 ErrorCode.INVALID_TOPIC_EXCEPTION,
-                `${CONSUMER_OFFSETS} is written by the broker only`,
+                `${t.name} is written by the broker only`,
               );
+            }
+            const mirrorOf = mirrorSourceOf(partition.topic);
+            if (mirrorOf !== undefined) {
+              return failed(p.index, ErrorCode.INVALID_REQUEST, mirrorReadOnlyMessage(t.name, mirrorOf));
             }
             if (p.records === null || p.records.length === 0) {
               return failed(p.index, ErrorCode.INVALID_RECORD, "no record batches in the request");
             }
-            if (p.records.length >= 61 && isTransactional(readBatchHeader(p.records, 0).attributes)) {
-              return failed(
-                p.index,
-                ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-                "transactional batches are not supported by this Ferry broker yet",
-              );
+            if (p.records.length >= RECORD_BATCH_OVERHEAD) {
+              const refused = checkTransactional(p.records, req.transactionalId, t.name, p.index, b.txns);
+              if (refused !== null) return failed(p.index, refused.code, refused.message);
             }
             try {
               const r = await partition.log.append(p.records, { requireZeroBaseOffset: true });

@@ -73,6 +73,8 @@ export class BrokerConfig {
   topicDefault(topicSetting: string): string {
     const def = TOPIC_CONFIGS.find((t) => t.name === topicSetting);
     if (def === undefined) throw new ConfigError("topic", `unknown topic setting '${topicSetting}'`);
+    if (def.synonym === null)
+      throw new ConfigError("topic", `topic setting '${topicSetting}' has no broker default`);
     return this.get(def.synonym);
   }
 }

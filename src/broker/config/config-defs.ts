@@ -29,14 +29,22 @@ export interface ConfigDef {
   min?: number;
   /** Whether changing it while running is supported. */
   readOnly?: boolean;
+  /** String settings that may not be empty. */
+  nonEmpty?: boolean;
 }
 
 const LONG_MAX = "9223372036854775807";
 
-/** Topic-level settings; `synonym` is the broker setting that supplies the default. */
+/**
+ * Topic-level settings; `synonym` is the broker setting that supplies the default. Ferry's own
+ * settings (ferry.*) have none: they have no broker default and exist only where set.
+ */
 export interface TopicConfigDef extends ConfigDef {
-  synonym: string;
+  synonym: string | null;
 }
+
+/** Ferry's topic setting that makes a topic a mirror: "<source cluster id>/<source topic>" (see mirror-topics.ts). */
+export const MIRROR_SOURCE_CONFIG = "ferry.mirror.source";
 
 export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
   {
@@ -67,6 +75,8 @@ export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
     min: 0,
     synonym: "log.segment.delete.delay.ms",
   },
+  // Ferry's own: a mirror topic, written only by the replication link (FerryMirrorAppend).
+  { name: MIRROR_SOURCE_CONFIG, type: "string", default: "", nonEmpty: true, synonym: null },
   { name: "flush.messages", type: "long", default: LONG_MAX, min: 1, synonym: "log.flush.interval.messages" },
   { name: "flush.ms", type: "long", default: LONG_MAX, min: 0, synonym: "log.flush.interval.ms" },
   { name: "index.interval.bytes", type: "int", default: "4096", min: 0, synonym: "log.index.interval.bytes" },
@@ -151,14 +161,41 @@ export const BROKER_CONFIGS: readonly ConfigDef[] = [
   { name: "offsets.retention.minutes", type: "int", default: "10080", min: 1 },
   { name: "offset.metadata.max.bytes", type: "int", default: "4096", min: 0 },
   { name: "offsets.retention.check.interval.ms", type: "long", default: "600000", min: 1 },
+  { name: "offsets.topic.segment.bytes", type: "int", default: "104857600", min: 1 },
+  { name: "transaction.max.timeout.ms", type: "int", default: "900000", min: 1 },
+  {
+    name: "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    type: "int",
+    default: "10000",
+    min: 1,
+  },
+  { name: "transactional.id.expiration.ms", type: "int", default: "604800000", min: 1 },
+  {
+    name: "transaction.remove.expired.transaction.cleanup.interval.ms",
+    type: "int",
+    default: "3600000",
+    min: 1,
+  },
+  // The log cleaner (compaction), Kafka's names and defaults.
+  { name: "log.cleaner.enable", type: "boolean", default: "true" },
+  { name: "log.cleaner.backoff.ms", type: "long", default: "15000", min: 0 },
+  { name: "log.cleaner.dedupe.buffer.size", type: "long", default: "134217728", min: 1024 },
+  { name: "log.cleaner.io.buffer.load.factor", type: "double", default: "0.9", min: 0.01 },
+  { name: "log.cleaner.io.max.bytes.per.second", type: "double", default: "1.7976931348623157E308", min: 1 },
   // Broker defaults of topic settings (their synonyms), with Kafka's broker-side names.
-  ...TOPIC_CONFIGS.map((t): ConfigDef => ({
-    name: t.synonym,
-    type: t.type,
-    default: t.default,
-    ...(t.values ? { values: t.values } : {}),
-    ...(t.min !== undefined ? { min: t.min } : {}),
-  })),
+  ...TOPIC_CONFIGS.flatMap((t): ConfigDef[] =>
+    t.synonym === null
+      ? []
+      : [
+          {
+            name: t.synonym,
+            type: t.type,
+            default: t.default,
+            ...(t.values ? { values: t.values } : {}),
+            ...(t.min !== undefined ? { min: t.min } : {}),
+          },
+        ],
+  ),
 ];
 
 const BROKER_BY_NAME = new Map(BROKER_CONFIGS.map((d) => [d.name, d]));
@@ -194,6 +231,7 @@ export function invalidReason(def: ConfigDef, value: string): string | null {
       return null;
     }
     default:
+      if (def.nonEmpty === true && value.trim() === "") return `${def.name} must not be empty`;
       if (def.values && !def.values.includes(value)) {
         return `${def.name} must be one of ${def.values.join(", ")}, got ${JSON.stringify(value)}`;
       }

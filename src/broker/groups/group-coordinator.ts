@@ -29,11 +29,20 @@ import type { OffsetFetchRequest } from "../../protocol/generated/offset-fetch-r
 import type { OffsetFetchResponse } from "../../protocol/generated/offset-fetch-response.ts";
 import type { SyncGroupRequest } from "../../protocol/generated/sync-group-request.ts";
 import type { SyncGroupResponse } from "../../protocol/generated/sync-group-response.ts";
+import type { TxnOffsetCommitRequest } from "../../protocol/generated/txn-offset-commit-request.ts";
+import type { TxnOffsetCommitResponse } from "../../protocol/generated/txn-offset-commit-response.ts";
 import { silentLogger, type Logger } from "../../util/logger.ts";
 import { joinError, syncError, type JoinOutcome, type SyncOutcome } from "./member.ts";
 import { DEFAULT_GROUP_COORDINATOR_CONFIG, type GroupCoordinatorConfig } from "./group-config.ts";
 import { GroupManager } from "./group-manager.ts";
-import { GroupWriter, decodeGroupRecord, type GroupRecord, type GroupStore } from "./group-store.ts";
+import {
+  GroupWriter,
+  decodeGroupRecord,
+  isTxnMarker,
+  type GroupRecord,
+  type GroupStore,
+  type TxnProducer,
+} from "./group-store.ts";
 import { OffsetManager, type CommitPartition, type PartitionError } from "./offset-manager.ts";
 import { KeyedTimers, systemClock, systemTimers, type Clock, type TimerScheduler } from "./timers.ts";
 import {
@@ -107,6 +116,10 @@ export class GroupCoordinator {
     this.#phase = "loading";
     let n = 0;
     for await (const stored of this.#store.load()) {
+      if (isTxnMarker(stored)) {
+        this.#offsets.completeTransaction(stored.producerId, stored.marker === "commit");
+        continue;
+      }
       let r: GroupRecord;
       try {
         r = decodeGroupRecord(stored);
@@ -114,7 +127,9 @@ export class GroupCoordinator {
         const why = e instanceof Error ? e.message : String(e);
         throw new DecodeError(`group store record ${n} (key ${stored.key.toString("hex")}): ${why}`);
       }
-      if (r.kind === "offset") this.#offsets.replay(r.groupId, r.topic, r.partition, r.value);
+      if (r.kind === "offset" && stored.txn !== undefined)
+        this.#offsets.replayTransactional(stored.txn.producerId, r.groupId, r.topic, r.partition, r.value);
+      else if (r.kind === "offset") this.#offsets.replay(r.groupId, r.topic, r.partition, r.value);
       else if (r.value === null) this.#groups.groups.delete(r.groupId);
       else this.#groups.restore(r.groupId, r.value);
       n++;
@@ -316,6 +331,79 @@ export class GroupCoordinator {
   }
 
   /**
+   * TxnOffsetCommit v0-4: offsets written as the producer's transactional records, taking
+   * effect when its transaction commits (completeTransaction). v2 adds the leader epoch, v3
+   * the member checks. The transaction coordinator has checked the producer beforehand.
+   */
+  async txnOffsetCommit(
+    req: TxnOffsetCommitRequest,
+    version: number,
+    producer: TxnProducer,
+  ): Promise<Input<TxnOffsetCommitResponse>> {
+    const unknown: PartitionError[] = [];
+    const partitions: CommitPartition[] = [];
+    for (const t of req.topics)
+      for (const p of t.partitions) {
+        if (!this.#partitionExists(t.name, p.partitionIndex))
+          unknown.push({
+            topic: t.name,
+            partition: p.partitionIndex,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          });
+        else
+          partitions.push({
+            topic: t.name,
+            partition: p.partitionIndex,
+            offset: p.committedOffset,
+            leaderEpoch: version >= 2 ? p.committedLeaderEpoch : -1,
+            commitTimestampMs: -1,
+            metadata: p.committedMetadata,
+          });
+      }
+    const unavailable =
+      this.#unavailable() ??
+      (this.#store.transactional === true ? null : ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    let results: PartitionError[];
+    if (partitions.length === 0) results = [];
+    else if (unavailable !== null)
+      results = partitions.map((p) => ({ topic: p.topic, partition: p.partition, errorCode: unavailable }));
+    else if (req.groupId === "")
+      results = partitions.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        errorCode: ErrorCode.INVALID_GROUP_ID,
+      }));
+    else
+      results = await this.#offsets.commitTransactional({
+        groupId: req.groupId,
+        producer,
+        generationId: version >= 3 ? req.generationId : -1,
+        memberId: version >= 3 ? req.memberId : "",
+        groupInstanceId: version >= 3 ? req.groupInstanceId : null,
+        partitions,
+      });
+    const layout = req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => p.partitionIndex),
+    }));
+    return {
+      throttleTimeMs: 0,
+      topics: groupedByTopic(layout, [...unknown, ...results]).map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partition, errorCode: p.errorCode })),
+      })),
+    };
+  }
+
+  /**
+   * A COMMIT or ABORT marker for the producer is now in the offsets log: its transactional
+   * offsets take effect or are dropped. Returns how many offsets took effect.
+   */
+  completeTransaction(producerId: number, commit: boolean): number {
+    return this.#offsets.completeTransaction(producerId, commit);
+  }
+
+  /**
    * OffsetFetch v0-9: v2 adds the group-level error and null topics (= all), v5 the leader
    * epoch, v7 requireStable (here: wait for commits still being written), v8 several groups.
    * v9's member id and epoch belong to the new consumer protocol and are ignored.
@@ -327,11 +415,20 @@ export class GroupCoordinator {
         : [{ groupId: req.groupId, topics: version >= 2 ? req.topics : (req.topics ?? []) }];
     if (version >= 7 && req.requireStable) await this.#writer.drain();
     const unavailable = this.#unavailable();
-    const groups = wanted.map((g) =>
-      unavailable !== null
-        ? { groupId: g.groupId, errorCode: unavailable, topics: [] }
-        : { groupId: g.groupId, errorCode: ErrorCode.NONE, topics: this.#offsets.fetch(g.groupId, g.topics) },
-    );
+    const stable = version >= 7 && req.requireStable;
+    const groups = wanted.map((g) => {
+      if (unavailable !== null) return { groupId: g.groupId, errorCode: unavailable, topics: [] };
+      const topics = this.#offsets.fetch(g.groupId, g.topics);
+      // requireStable: offsets an open transaction will change are not answered yet (Kafka's UNSTABLE_OFFSET_COMMIT).
+      if (stable && this.#offsets.hasPendingOffsets(g.groupId))
+        for (const t of topics)
+          for (const p of t.partitions)
+            if (this.#offsets.hasPendingOffset(g.groupId, t.name, p.partitionIndex)) {
+              p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT;
+              p.committedOffset = -1n;
+            }
+      return { groupId: g.groupId, errorCode: ErrorCode.NONE, topics };
+    });
     return offsetFetchResponse(groups, wanted, version);
   }
 

@@ -29,6 +29,29 @@ import type { CommittedOffset } from "./offsets.ts";
 export interface StoredRecord {
   key: Buffer;
   value: Buffer | null;
+  /**
+   * Set on a transactional offset commit (TxnOffsetCommit): the producer whose transaction
+   * it belongs to. Such a record takes effect only once a COMMIT marker for that producer
+   * follows it, and is dropped at an ABORT marker (Kafka's transactional batches).
+   */
+  txn?: TxnProducer;
+}
+
+/** The producer of a transactional offset commit. */
+export interface TxnProducer {
+  producerId: number;
+  producerEpoch: number;
+}
+
+/** A transaction marker in the store: the producer's pending offset commits take effect or are dropped. */
+export interface StoredTxnMarker {
+  marker: "commit" | "abort";
+  producerId: number;
+}
+
+/** Whether a loaded item is a transaction marker. */
+export function isTxnMarker(item: StoredRecord | StoredTxnMarker): item is StoredTxnMarker {
+  return "marker" in item;
 }
 
 /**
@@ -39,7 +62,9 @@ export interface StoredRecord {
  */
 export interface GroupStore {
   append(records: StoredRecord[]): Promise<void>;
-  load(): AsyncIterable<StoredRecord>;
+  load(): AsyncIterable<StoredRecord | StoredTxnMarker>;
+  /** Whether the store keeps transactional records and markers (a log-backed store does). */
+  readonly transactional?: boolean;
 }
 
 export interface StoredMember {
@@ -216,11 +241,13 @@ export class GroupWriter {
     this.#store = store;
   }
 
-  write<T>(records: GroupRecord[], then: (error: Error | null) => T): Promise<T> {
+  /** Appends records (of one transaction when txn is given) and runs `then` in append order. */
+  write<T>(records: GroupRecord[], then: (error: Error | null) => T, txn?: TxnProducer): Promise<T> {
     let appended: Promise<unknown>;
     try {
-      appended =
-        records.length === 0 ? Promise.resolve() : this.#store.append(records.map(encodeGroupRecord));
+      const stored = records.map(encodeGroupRecord);
+      if (txn !== undefined) for (const r of stored) r.txn = txn;
+      appended = records.length === 0 ? Promise.resolve() : this.#store.append(stored);
     } catch (e) {
       appended = Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
@@ -242,14 +269,20 @@ export class GroupWriter {
 
 /** A GroupStore in memory: for tests, and for brokers that keep no data directory. */
 export class MemoryGroupStore implements GroupStore {
-  readonly records: StoredRecord[] = [];
+  readonly records: (StoredRecord | StoredTxnMarker)[] = [];
+  readonly transactional = true;
 
   append(records: StoredRecord[]): Promise<void> {
     this.records.push(...records);
     return Promise.resolve();
   }
 
-  async *load(): AsyncIterable<StoredRecord> {
+  /** Stores a transaction marker (the broker's transaction coordinator writes them to the log). */
+  appendMarker(producerId: number, commit: boolean): void {
+    this.records.push({ marker: commit ? "commit" : "abort", producerId });
+  }
+
+  async *load(): AsyncIterable<StoredRecord | StoredTxnMarker> {
     // A snapshot: appends during a load are not replayed twice.
     for (const r of this.records.slice()) yield await Promise.resolve(r);
   }

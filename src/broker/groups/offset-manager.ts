@@ -7,7 +7,7 @@ import type { Logger } from "../../util/logger.ts";
 import type { GroupCoordinatorConfig } from "./group-config.ts";
 import type { ClassicGroup } from "./group.ts";
 import type { GroupManager } from "./group-manager.ts";
-import type { GroupRecord, GroupWriter } from "./group-store.ts";
+import type { GroupRecord, GroupWriter, TxnProducer } from "./group-store.ts";
 import { OffsetTable, expiryBase, isOffsetExpired, type CommittedOffset } from "./offsets.ts";
 import type { Clock } from "./timers.ts";
 import { offsetWriteErrorCode } from "./write-errors.ts";
@@ -22,6 +22,23 @@ export interface CommitParams {
   apiVersion: number;
   partitions: readonly CommitPartition[];
 }
+
+/** A TxnOffsetCommit: offsets that take effect when the producer's transaction commits. */
+export interface TxnCommitParams {
+  groupId: string;
+  producer: TxnProducer;
+  /** v3+; -1, "" and null skip the member checks, as for a consumer without group management. */
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  partitions: readonly CommitPartition[];
+}
+
+/** Offsets of one producer's open transaction: group → "topic\u0000partition" → offset. */
+type PendingTxnOffsets = Map<
+  string,
+  Map<string, { topic: string; partition: number; value: CommittedOffset }>
+>;
 
 export interface CommitPartition {
   topic: string;
@@ -60,6 +77,8 @@ export interface OffsetManagerDeps {
 
 export class OffsetManager {
   readonly table = new OffsetTable();
+  /** Transactional offsets written but not yet committed or aborted, by producer id (Kafka's pendingTransactionalOffsetCommits). */
+  readonly #pendingTxn = new Map<number, PendingTxnOffsets>();
   readonly #config: GroupCoordinatorConfig;
   readonly #clock: Clock;
   readonly #writer: GroupWriter;
@@ -83,6 +102,123 @@ export class OffsetManager {
     // Offsets without a group are a "simple" group's: an Empty group with no protocol type.
     this.#groups.getOrCreate(groupId);
     this.table.put(groupId, topic, partition, value);
+  }
+
+  /** Applies a stored or just-written transactional offset record: it waits for the producer's marker. */
+  replayTransactional(
+    producerId: number,
+    groupId: string,
+    topic: string,
+    partition: number,
+    value: CommittedOffset | null,
+  ): void {
+    if (value === null) return;
+    let byGroup = this.#pendingTxn.get(producerId);
+    if (byGroup === undefined) {
+      byGroup = new Map();
+      this.#pendingTxn.set(producerId, byGroup);
+    }
+    let offsets = byGroup.get(groupId);
+    if (offsets === undefined) {
+      offsets = new Map();
+      byGroup.set(groupId, offsets);
+    }
+    offsets.set(`${topic}\u0000${partition}`, { topic, partition, value });
+  }
+
+  /**
+   * A transaction marker for the producer reached the offsets log: its pending offsets
+   * become committed offsets (COMMIT) or are dropped (ABORT). Returns how many took effect.
+   */
+  completeTransaction(producerId: number, commit: boolean): number {
+    const byGroup = this.#pendingTxn.get(producerId);
+    if (byGroup === undefined) return 0;
+    this.#pendingTxn.delete(producerId);
+    if (!commit) return 0;
+    let n = 0;
+    for (const [groupId, offsets] of byGroup)
+      for (const o of offsets.values()) {
+        this.replay(groupId, o.topic, o.partition, o.value);
+        n++;
+      }
+    return n;
+  }
+
+  /** Whether a transaction still open holds an offset for the partition (OffsetFetch's requireStable). */
+  hasPendingOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const byGroup of this.#pendingTxn.values())
+      if (byGroup.get(groupId)?.has(`${topic}\u0000${partition}`) === true) return true;
+    return false;
+  }
+
+  /** Whether any open transaction holds offsets of the group. */
+  hasPendingOffsets(groupId: string): boolean {
+    for (const byGroup of this.#pendingTxn.values()) if (byGroup.has(groupId)) return true;
+    return false;
+  }
+
+  /**
+   * TxnOffsetCommit: validates the member as Kafka's validateTransactionalOffsetCommit does
+   * (only when a member id or generation is given), then writes the offsets as the
+   * producer's transactional records. They take effect at the COMMIT marker.
+   */
+  commitTransactional(p: TxnCommitParams): Promise<PartitionError[]> {
+    const fail = (code: number): Promise<PartitionError[]> =>
+      Promise.resolve(p.partitions.map((x) => ({ topic: x.topic, partition: x.partition, errorCode: code })));
+    const group = this.#groups.groups.get(p.groupId);
+    if (group === undefined) {
+      if (p.generationId >= 0) return fail(ErrorCode.ILLEGAL_GENERATION);
+    } else {
+      if (group.is("Dead")) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      if (p.generationId >= 0 || p.memberId !== "" || p.groupInstanceId !== null) {
+        const error = group.validateMember(p.memberId, p.groupInstanceId);
+        if (error !== ErrorCode.NONE) return fail(error);
+        if (p.generationId >= 0 && p.generationId !== group.generationId)
+          return fail(ErrorCode.ILLEGAL_GENERATION);
+      }
+    }
+    const now = this.#clock.now();
+    const results: PartitionError[] = [];
+    const written: PartitionError[] = [];
+    const records: GroupRecord[] = [];
+    for (const x of p.partitions) {
+      const result: PartitionError = { topic: x.topic, partition: x.partition, errorCode: ErrorCode.NONE };
+      results.push(result);
+      if (x.metadata !== null && x.metadata.length > this.#config.offsetMetadataMaxBytes) {
+        result.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        continue;
+      }
+      written.push(result);
+      records.push({
+        kind: "offset",
+        groupId: p.groupId,
+        topic: x.topic,
+        partition: x.partition,
+        value: {
+          offset: x.offset,
+          leaderEpoch: x.leaderEpoch < 0 ? -1 : x.leaderEpoch,
+          metadata: x.metadata ?? "",
+          commitTimestampMs: now,
+          expireTimestampMs: null,
+        },
+      });
+    }
+    if (records.length === 0) return Promise.resolve(results);
+    return this.#writer.write(
+      records,
+      (err) => {
+        if (err !== null) {
+          const code = offsetWriteErrorCode(err);
+          for (const r of written) r.errorCode = code;
+        } else {
+          for (const r of records)
+            if (r.kind === "offset")
+              this.replayTransactional(p.producer.producerId, r.groupId, r.topic, r.partition, r.value);
+        }
+        return results;
+      },
+      p.producer,
+    );
   }
 
   /** The error for the whole commit, or NONE (Kafka's validateOffsetCommit). */

@@ -35,10 +35,19 @@ export interface LogConfig {
   /** message.timestamp.after.max.ms: newest CreateTime accepted (Kafka 4.0 default: 1 hour). */
   messageTimestampAfterMaxMs?: number;
   /**
-   * cleanup.policy. "compact" makes records without a key invalid and turns time/size
-   * retention off; compaction itself is not implemented, so a compacted log keeps everything.
+   * cleanup.policy. "compact" makes records without a key invalid, turns time/size retention
+   * off and lets the log cleaner (cleaner.ts) keep only the latest record per key;
+   * "compact,delete" does both.
    */
   cleanupPolicy?: "delete" | "compact" | "compact,delete";
+  /** min.cleanable.dirty.ratio: the cleaner takes a log once dirty bytes reach this share of it. */
+  minCleanableDirtyRatio?: number;
+  /** min.compaction.lag.ms: records younger than this are not compacted. */
+  minCompactionLagMs?: number;
+  /** max.compaction.lag.ms: dirty records older than this are compacted whatever the dirty ratio. */
+  maxCompactionLagMs?: number;
+  /** delete.retention.ms: how long tombstones and transaction markers outlive the cleaning that first saw them. */
+  deleteRetentionMs?: number;
   /** producer.id.expiration.ms (a broker config): idle producers' state is dropped after this. */
   producerIdExpirationMs?: number;
 }
@@ -63,6 +72,10 @@ export const DEFAULT_LOG_CONFIG: Readonly<FullLogConfig> = Object.freeze({
   messageTimestampAfterMaxMs: 60 * 60 * 1000,
   cleanupPolicy: "delete",
   producerIdExpirationMs: 24 * 60 * 60 * 1000,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: LONG_MAX,
+  deleteRetentionMs: 24 * 60 * 60 * 1000,
 });
 
 /** A config with some fields changed from the defaults. */
@@ -80,6 +93,10 @@ export function completeLogConfig(config: LogConfig): FullLogConfig {
       config.messageTimestampAfterMaxMs ?? DEFAULT_LOG_CONFIG.messageTimestampAfterMaxMs,
     cleanupPolicy: config.cleanupPolicy ?? DEFAULT_LOG_CONFIG.cleanupPolicy,
     producerIdExpirationMs: config.producerIdExpirationMs ?? DEFAULT_LOG_CONFIG.producerIdExpirationMs,
+    minCleanableDirtyRatio: config.minCleanableDirtyRatio ?? DEFAULT_LOG_CONFIG.minCleanableDirtyRatio,
+    minCompactionLagMs: config.minCompactionLagMs ?? DEFAULT_LOG_CONFIG.minCompactionLagMs,
+    maxCompactionLagMs: config.maxCompactionLagMs ?? DEFAULT_LOG_CONFIG.maxCompactionLagMs,
+    deleteRetentionMs: config.deleteRetentionMs ?? DEFAULT_LOG_CONFIG.deleteRetentionMs,
   };
   validateLogConfig(full);
   return full;
@@ -103,11 +120,16 @@ export function validateLogConfig(config: FullLogConfig): void {
     "messageTimestampBeforeMaxMs",
     "messageTimestampAfterMaxMs",
     "producerIdExpirationMs",
+    "minCleanableDirtyRatio",
+    "minCompactionLagMs",
+    "deleteRetentionMs",
   ];
   for (const key of nonNegative) {
     const v = config[key];
     if (typeof v !== "number" || !(v >= 0)) invalid(`${key} must be >= 0, got ${String(v)}`);
   }
+  if (!(config.maxCompactionLagMs >= 1))
+    invalid(`maxCompactionLagMs must be >= 1, got ${config.maxCompactionLagMs}`);
   if (!(config.retentionMs >= -1)) invalid(`retentionMs must be >= -1, got ${config.retentionMs}`);
   if (!(config.retentionBytes >= -1)) invalid(`retentionBytes must be >= -1, got ${config.retentionBytes}`);
   // An index must hold at least one entry of either kind (offset 8 bytes, time 12).

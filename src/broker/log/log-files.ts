@@ -6,6 +6,8 @@ import { join } from "node:path";
 export const LOG_SUFFIX = ".log";
 export const OFFSET_INDEX_SUFFIX = ".index";
 export const TIME_INDEX_SUFFIX = ".timeindex";
+/** Aborted transactions whose markers are in the segment (Kafka's layout). */
+export const TXN_INDEX_SUFFIX = ".txnindex";
 /** Producer state as of the offset in the name (Kafka's .snapshot files, our own format). */
 export const SNAPSHOT_SUFFIX = ".snapshot";
 /** A segment file waiting for file.delete.delay.ms before it is unlinked. */

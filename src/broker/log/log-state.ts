@@ -5,6 +5,7 @@ import type { FullLogConfig } from "./log-config.ts";
 import type { ProducerStateManager } from "./producer-state.ts";
 import type { Segment, SegmentLimits } from "./segment.ts";
 import type { TailCache } from "./tail-cache.ts";
+import type { AbortedTxnIndex } from "./txn-index.ts";
 
 export interface LogState {
   readonly dir: string;
@@ -22,6 +23,8 @@ export interface LogState {
   /** Segments ending at or below it are fsynced with their indexes; recovery skips them. */
   recoveryPoint: number;
   producers: ProducerStateManager;
+  /** Aborted transactions whose markers are in the written log. */
+  txnIndex: AbortedTxnIndex;
   tail: TailCache;
 }
 

@@ -12,6 +12,7 @@ import { SNAPSHOT_SUFFIX, offsetFilePath } from "./log-files.ts";
 import { activeSegment, segmentLimits, type LogState } from "./log-state.ts";
 import type { ProducerUpdate } from "./producer-state.ts";
 import { Segment, maxOffsetEntries, maxTimeEntries } from "./segment.ts";
+import { indexAbortedTxn, writeSegmentTxnIndex } from "./txn-index.ts";
 
 /** What an append answers (the Produce response's partition fields). */
 export interface AppendResult {
@@ -303,7 +304,8 @@ export class LogWriter {
       const item = this.queue[i] as WriteItem;
       const size = (item.data as Buffer).length;
       seg.onAppended(at, size, item.lastOffset, item.maxTimestamp, item.offsetOfMaxTimestamp, now);
-      if (item.updates !== null) for (const u of item.updates) state.producers.commit(u);
+      if (item.updates !== null)
+        for (const u of item.updates) indexAbortedTxn(state, state.producers.commit(u));
       at += size;
       this.unflushedMessages += item.recordCount;
       item.data = null;
@@ -351,8 +353,10 @@ export class LogWriter {
     state.segments.push(seg);
     if (old.size === 0) return;
     const snapshot = state.producers.snapshot();
+    const aborted = state.txnIndex.entriesIn(old.baseOffset, newBase);
     this.runInBackground(async () => {
       await old.persistIndexes();
+      await writeSegmentTxnIndex(state.dir, old.baseOffset, aborted);
       await old.flush();
       await seg.flush();
       await writeFileAtomic(offsetFilePath(state.dir, newBase, SNAPSHOT_SUFFIX), snapshot);

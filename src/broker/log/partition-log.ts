@@ -28,9 +28,11 @@ import { loadLog } from "./recovery.ts";
 import { deletableSegmentCount } from "./retention.ts";
 import type { Segment } from "./segment.ts";
 import { TailCache } from "./tail-cache.ts";
+import { writeSegmentTxnIndex, type AbortedTxn } from "./txn-index.ts";
 
 export type { AppendResult } from "./log-writer.ts";
 export type { TimestampAndOffset } from "./log-reader.ts";
+export type { AbortedTxn } from "./txn-index.ts";
 
 export interface OpenOptions {
   /** Clock in ms (tests inject one). */
@@ -48,6 +50,17 @@ export interface AppendOptions {
   requireZeroBaseOffset?: boolean;
   /** "client" (default) gets every Kafka check; "coordinator" is for the broker's own batches (control batches allowed, no sequence checks). */
   origin?: Exclude<AppendOrigin, "replication">;
+}
+
+/** What the log cleaner (cleaner*.ts) works with; nothing else should use it. */
+export interface CleanerAccess {
+  readonly state: LogState;
+  /** Runs task while no retention, DeleteRecords or other cleaner step runs; rejects once the log is closed or offline. */
+  exclusive<T>(task: () => Promise<T>): Promise<T>;
+  /** Runs finish (closing and unlinking a replaced segment) after file.delete.delay.ms, or at close. */
+  finishLater(finish: () => Promise<void>): void;
+  /** False once the log is closing or closed. */
+  isOpen(): boolean;
 }
 
 export interface ReadOptions {
@@ -100,6 +113,7 @@ export class PartitionLog {
       highWatermark: loaded.nextOffset,
       recoveryPoint: loaded.recoveryPoint,
       producers: loaded.producers,
+      txnIndex: loaded.txnIndex,
       tail: new TailCache(opts.tailCacheBytes ?? 1024 * 1024),
     };
     const log = new PartitionLog(
@@ -130,6 +144,19 @@ export class PartitionLog {
   get lastStableOffset(): number {
     const first = this.state.producers.firstUnstableOffset();
     return first < 0 ? this.state.highWatermark : Math.min(first, this.state.highWatermark);
+  }
+
+  /**
+   * The aborted transactions a read_committed fetch of [from, upTo) reports: those whose
+   * ABORT marker is at or after `from` and that began before `upTo`. Null when none.
+   */
+  abortedTransactions(from: number, upTo: number): readonly AbortedTxn[] | null {
+    return this.state.txnIndex.collect(from, upTo);
+  }
+
+  /** The transactions open in the written log: producer id → first offset (they hold the last stable offset back). */
+  openTransactions(): ReadonlyMap<number, number> {
+    return this.state.producers.openTransactions();
   }
 
   get config(): FullLogConfig {
@@ -306,6 +333,11 @@ export class PartitionLog {
         await seg.flush();
       }
       const end = state.nextOffset;
+      await writeSegmentTxnIndex(
+        state.dir,
+        active.baseOffset,
+        state.txnIndex.entriesIn(active.baseOffset, end),
+      );
       await writeFileAtomic(offsetFilePath(state.dir, end, SNAPSHOT_SUFFIX), state.producers.snapshot());
       for (const name of await readdir(state.dir)) {
         const offset = parseOffsetFileName(name, SNAPSHOT_SUFFIX);
@@ -344,6 +376,7 @@ export class PartitionLog {
     if (n <= 0) return 0;
     const victims = state.segments.splice(0, n);
     const newStart = (state.segments[0] as Segment).baseOffset;
+    state.txnIndex.dropBelow(newStart);
     if (newStart > state.logStartOffset) {
       state.logStartOffset = newStart;
       await this.persistCheckpoint(false);
@@ -375,6 +408,30 @@ export class PartitionLog {
     const p = this.checkpointChain.then(write, write);
     this.checkpointChain = p.catch(NOOP);
     return p;
+  }
+
+  /** The log cleaner's way in (see CleanerAccess). */
+  cleanerAccess(): CleanerAccess {
+    return {
+      state: this.state,
+      exclusive: <T>(task: () => Promise<T>) =>
+        this.exclusive(async () => {
+          this.checkWritable();
+          return task();
+        }),
+      finishLater: (finish) => {
+        const pending = {
+          timer: setTimeout(() => {
+            this.pendingDeletes.delete(pending);
+            finish().catch((err: unknown) => this.reportError(err));
+          }, this.state.config.fileDeleteDelayMs),
+          finish,
+        };
+        pending.timer.unref();
+        this.pendingDeletes.add(pending);
+      },
+      isOpen: () => !this.closed,
+    };
   }
 
   private exclusive<T>(task: () => Promise<T>): Promise<T> {

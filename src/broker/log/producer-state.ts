@@ -6,22 +6,26 @@
 // Two layers: `committed` reflects exactly the batches written to the log (it is what a
 // snapshot records and what recovery rebuilds); `pending` holds producers with appends
 // accepted but still being written, so a request right behind an in-flight one is checked
-// against it. Transactions are not implemented yet; the entry keeps the first offset of an
-// open transaction so the last stable offset can be computed once markers are written.
+// against it. Transactions: a transactional batch opens the producer's transaction (its first
+// offset is kept), a control batch (COMMIT or ABORT marker) closes it; the committed layer
+// also indexes the open transactions, whose oldest first offset caps the last stable offset.
 import { ErrorCode, KafkaError } from "../../protocol/error-codes.ts";
 import { crc32c } from "../../protocol/crc32c.ts";
 import {
   ATTRIBUTES_OFFSET,
   BASE_OFFSET_OFFSET,
   BASE_SEQUENCE_OFFSET,
+  BATCH_LENGTH_OFFSET,
   CONTROL_FLAG_MASK,
   LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
   MAX_TIMESTAMP_OFFSET,
   PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
   TIMESTAMP_TYPE_MASK,
   TRANSACTIONAL_FLAG_MASK,
 } from "../../protocol/records/batch-header.ts";
+import { ControlRecordType, readControlRecordType } from "../../protocol/records/control.ts";
 import { readInt64, writeInt64 } from "./int64.ts";
 
 /** Batches remembered per producer for duplicate detection (Kafka's NUM_BATCHES_TO_RETAIN). */
@@ -61,7 +65,18 @@ export interface ProducerUpdate {
   transactional: boolean;
   /** A control batch (transaction marker): ends the open transaction. */
   control: boolean;
+  /** A control batch whose record says ABORT (a COMMIT marker, or any other control record, is not). */
+  abort: boolean;
   batch: ProducerBatch;
+}
+
+/** A transaction that a marker closed in the written log. */
+export interface CompletedTxn {
+  producerId: number;
+  firstOffset: number;
+  /** The marker's offset. */
+  lastOffset: number;
+  aborted: boolean;
 }
 
 /** The last sequence of a batch: baseSequence + lastOffsetDelta, wrapping past int32 max. */
@@ -83,11 +98,15 @@ export function producerUpdateFromBatch(buf: Buffer, at: number): ProducerUpdate
   const delta = buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET);
   const baseSequence = buf.readInt32BE(at + BASE_SEQUENCE_OFFSET);
   const maxTimestamp = readInt64(buf, at + MAX_TIMESTAMP_OFFSET);
+  const control = (attributes & CONTROL_FLAG_MASK) !== 0;
+  // Control batches are a few dozen bytes, so even a header-only scan holds the whole batch.
+  const end = Math.min(buf.length, at + LOG_OVERHEAD + buf.readInt32BE(at + BATCH_LENGTH_OFFSET));
   return {
     producerId,
     producerEpoch: buf.readInt16BE(at + PRODUCER_EPOCH_OFFSET),
     transactional: (attributes & TRANSACTIONAL_FLAG_MASK) !== 0,
-    control: (attributes & CONTROL_FLAG_MASK) !== 0,
+    control,
+    abort: control && readControlRecordType(buf, at, end) === ControlRecordType.ABORT,
     batch: {
       firstSeq: baseSequence,
       lastSeq: lastSequence(baseSequence, delta),
@@ -118,23 +137,28 @@ function copyEntry(e: ProducerEntry): ProducerEntry {
   return { ...e, batches: e.batches.slice() };
 }
 
-function applyUpdate(e: ProducerEntry, u: ProducerUpdate): void {
+/** Applies u to e; for a marker, returns the first offset of the transaction it closed (-1 if none was open). */
+function applyUpdate(e: ProducerEntry, u: ProducerUpdate): number {
   if (e.producerEpoch !== u.producerEpoch) {
     e.producerEpoch = u.producerEpoch;
     e.batches = [];
   }
   e.lastTimestamp = u.batch.maxTimestamp;
   if (u.control) {
+    const first = e.currentTxnFirstOffset;
     e.currentTxnFirstOffset = -1;
-    return;
+    return first;
   }
   if (e.batches.length >= NUM_BATCHES_TO_RETAIN) e.batches.shift();
   e.batches.push(u.batch);
   if (u.transactional && e.currentTxnFirstOffset < 0) e.currentTxnFirstOffset = u.batch.baseOffset;
+  return -1;
 }
 
 export class ProducerStateManager {
   private readonly committed = new Map<number, ProducerEntry>();
+  /** Producers with a transaction open in the written log: producer id → its first offset. */
+  private readonly ongoing = new Map<number, number>();
   private readonly pending = new Map<number, { entry: ProducerEntry; inFlight: number }>();
 
   /** The newest state of a producer, in-flight appends included. */
@@ -217,21 +241,39 @@ export class ProducerStateManager {
     p.inFlight++;
   }
 
-  /** Records a staged batch as written. Writes complete in append order. */
-  commit(u: ProducerUpdate): void {
-    this.replay(u);
+  /** Records a staged batch as written (writes complete in append order); returns the transaction a marker closed. */
+  commit(u: ProducerUpdate): CompletedTxn | null {
+    const completed = this.replay(u);
     const p = this.pending.get(u.producerId);
     if (p !== undefined && --p.inFlight <= 0) this.pending.delete(u.producerId);
+    return completed;
   }
 
-  /** Applies a batch found in the log (recovery), without checks, as Kafka's replication origin does. */
-  replay(u: ProducerUpdate): void {
+  /**
+   * Applies a batch found in the log (recovery, replicas), without checks, as Kafka's
+   * replication origin does. Returns the transaction a marker closed, or null.
+   */
+  replay(u: ProducerUpdate): CompletedTxn | null {
     let e = this.committed.get(u.producerId);
     if (e === undefined) {
       e = emptyEntry(u.producerId);
       this.committed.set(u.producerId, e);
     }
-    applyUpdate(e, u);
+    const closed = applyUpdate(e, u);
+    if (e.currentTxnFirstOffset >= 0) this.ongoing.set(u.producerId, e.currentTxnFirstOffset);
+    if (!u.control || closed < 0) return null;
+    this.ongoing.delete(u.producerId);
+    return {
+      producerId: u.producerId,
+      firstOffset: closed,
+      lastOffset: u.batch.baseOffset,
+      aborted: u.abort,
+    };
+  }
+
+  /** The open transactions of the written log: producer id → first offset. */
+  openTransactions(): ReadonlyMap<number, number> {
+    return this.ongoing;
   }
 
   /** Forgets every staged batch (their writes failed; the log is going offline). */
@@ -254,10 +296,7 @@ export class ProducerStateManager {
   /** The first offset of the oldest open transaction, or -1 (the last stable offset is capped by it). */
   firstUnstableOffset(): number {
     let first = -1;
-    for (const e of this.committed.values()) {
-      if (e.currentTxnFirstOffset >= 0 && (first < 0 || e.currentTxnFirstOffset < first))
-        first = e.currentTxnFirstOffset;
-    }
+    for (const offset of this.ongoing.values()) if (first < 0 || offset < first) first = offset;
     return first;
   }
 
@@ -326,13 +365,18 @@ export class ProducerStateManager {
     }
     if (pos !== buf.length) return false;
     this.committed.clear();
-    for (const e of loaded) this.committed.set(e.producerId, e);
+    this.ongoing.clear();
+    for (const e of loaded) {
+      this.committed.set(e.producerId, e);
+      if (e.currentTxnFirstOffset >= 0) this.ongoing.set(e.producerId, e.currentTxnFirstOffset);
+    }
     return true;
   }
 
   /** Forgets everything (a snapshot failed to load part-way, or the log was emptied). */
   clear(): void {
     this.committed.clear();
+    this.ongoing.clear();
     this.pending.clear();
   }
 }

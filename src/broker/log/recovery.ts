@@ -23,12 +23,15 @@ import {
   SNAPSHOT_SUFFIX,
   TEMP_SUFFIX,
   TIME_INDEX_SUFFIX,
+  TXN_INDEX_SUFFIX,
   offsetFilePath,
   parseOffsetFileName,
 } from "./log-files.ts";
+import { recoverCleanerSwaps } from "./cleaner-swap.ts";
 import { segmentLimits } from "./log-state.ts";
 import { ProducerStateManager, producerUpdateFromBatch } from "./producer-state.ts";
 import { Segment } from "./segment.ts";
+import { AbortedTxnIndex, indexAbortedTxn, readSegmentTxnIndex, writeSegmentTxnIndex } from "./txn-index.ts";
 
 /** What opening a partition directory found. */
 export interface LoadedLog {
@@ -37,6 +40,7 @@ export interface LoadedLog {
   nextOffset: number;
   recoveryPoint: number;
   producers: ProducerStateManager;
+  txnIndex: AbortedTxnIndex;
   /** Whether the log was closed cleanly last time (nothing was scanned). */
   cleanShutdown: boolean;
   /** Bytes cut off as torn or corrupt (segments dropped after a bad batch included). */
@@ -49,6 +53,8 @@ const INT32_MAX = 0x7fffffff;
 export async function loadLog(dir: string, config: FullLogConfig, now: number): Promise<LoadedLog> {
   const made = await mkdir(dir, { recursive: true });
   if (made !== undefined) await syncDir(dirname(dir));
+  // A log cleaner swap cut short by a crash is finished or rolled back before anything is read.
+  await recoverCleanerSwaps(dir);
   const bases: number[] = [];
   const snapshots: number[] = [];
   const indexBases: [number, string][] = [];
@@ -61,7 +67,7 @@ export async function loadLog(dir: string, config: FullLogConfig, now: number): 
     if (base !== null) bases.push(base);
     const snap = parseOffsetFileName(name, SNAPSHOT_SUFFIX);
     if (snap !== null) snapshots.push(snap);
-    for (const suffix of [OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+    for (const suffix of [OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) {
       const b = parseOffsetFileName(name, suffix);
       if (b !== null) indexBases.push([b, suffix]);
     }
@@ -102,12 +108,26 @@ export async function loadLog(dir: string, config: FullLogConfig, now: number): 
     );
   }
 
+  // Aborted-transaction indexes of the trusted segments come from their files; a segment
+  // whose file is unusable is scanned (from a snapshot at or below it) like after a crash.
+  let txnIndex = new AbortedTxnIndex();
+  for (let i = 0; i < scanFrom; i++) {
+    const seg = segments[i] as Segment;
+    const end = i + 1 < segments.length ? (segments[i + 1] as Segment).baseOffset : Number.MAX_SAFE_INTEGER;
+    const entries = await readSegmentTxnIndex(dir, seg.baseOffset, end);
+    if (entries === null) {
+      scanFrom = i;
+      break;
+    }
+    txnIndex.load(entries);
+  }
+
   const producers = new ProducerStateManager();
   const first = (segments[0] as Segment).baseOffset;
   const trustedEnd =
     scanFrom < segments.length ? (segments[scanFrom] as Segment).baseOffset : last(segments).endOffset;
   const snapshotOffset = await loadBestSnapshot(dir, snapshots, producers, first, trustedEnd);
-  await replayTrusted(segments.slice(0, scanFrom), snapshotOffset, trustedEnd, producers);
+  await replayTrusted(segments.slice(0, scanFrom), snapshotOffset, trustedEnd, producers, txnIndex);
 
   let truncatedBytes = 0;
   for (let i = scanFrom; i < segments.length; i++) {
@@ -129,7 +149,7 @@ export async function loadLog(dir: string, config: FullLogConfig, now: number): 
         if (Number.isNaN(readInt64(buf, at + MAX_TIMESTAMP_OFFSET))) return false;
         if (lastOffset >= snapshotOffset) {
           const update = producerUpdateFromBatch(buf, at);
-          if (update !== null) producers.replay(update);
+          if (update !== null) indexAbortedTxn({ txnIndex, producers }, producers.replay(update));
         }
         end = lastOffset + 1;
         return true;
@@ -148,6 +168,7 @@ export async function loadLog(dir: string, config: FullLogConfig, now: number): 
     if (i < segments.length - 1) {
       seg.onBecomeInactive();
       await seg.persistIndexes();
+      await writeSegmentTxnIndex(dir, seg.baseOffset, txnIndex.entriesIn(seg.baseOffset, end));
       seg.dirty = true;
       await seg.flush();
     }
@@ -165,6 +186,7 @@ export async function loadLog(dir: string, config: FullLogConfig, now: number): 
     segments.push(await Segment.create(dir, logStartOffset, now, limits));
     await syncDir(dir);
     producers.clear();
+    txnIndex = new AbortedTxnIndex();
     nextOffset = logStartOffset;
   }
   logStartOffset = Math.max(logStartOffset, (segments[0] as Segment).baseOffset);
@@ -180,6 +202,7 @@ export async function loadLog(dir: string, config: FullLogConfig, now: number): 
     nextOffset,
     recoveryPoint: last(segments).baseOffset,
     producers,
+    txnIndex,
     cleanShutdown: cleanShutdown && scanFrom === segments.length,
     truncatedBytes,
   };
@@ -247,6 +270,7 @@ async function replayTrusted(
   from: number,
   to: number,
   producers: ProducerStateManager,
+  txnIndex: AbortedTxnIndex,
 ): Promise<void> {
   for (const seg of segments) {
     if (seg.endOffset <= from || seg.size === 0) continue;
@@ -261,7 +285,7 @@ async function replayTrusted(
         if (base >= to) return false;
         if (base + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET) >= from) {
           const update = producerUpdateFromBatch(buf, at);
-          if (update !== null) producers.replay(update);
+          if (update !== null) indexAbortedTxn({ txnIndex, producers }, producers.replay(update));
         }
         return true;
       },
@@ -272,7 +296,13 @@ async function replayTrusted(
 
 /** Deletes a segment's files and the snapshot named after its base offset. */
 export async function removeSegmentFiles(dir: string, base: number): Promise<void> {
-  for (const suffix of [LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, SNAPSHOT_SUFFIX]) {
+  for (const suffix of [
+    LOG_SUFFIX,
+    OFFSET_INDEX_SUFFIX,
+    TIME_INDEX_SUFFIX,
+    TXN_INDEX_SUFFIX,
+    SNAPSHOT_SUFFIX,
+  ]) {
     await unlinkIfExists(offsetFilePath(dir, base, suffix));
   }
 }

@@ -9,6 +9,7 @@ import {
   LAST_OFFSET_DELTA_OFFSET,
   MAX_TIMESTAMP_OFFSET,
 } from "../../protocol/records/batch-header.ts";
+import { ErrorCode, KafkaError } from "../../protocol/error-codes.ts";
 import { isCode, syncDir } from "./checkpoint-file.ts";
 import { readInt64 } from "./int64.ts";
 import { readFully, scanBatches, type BatchVisitor, type ScanResult } from "./file-scan.ts";
@@ -17,6 +18,7 @@ import {
   LOG_SUFFIX,
   OFFSET_INDEX_SUFFIX,
   TIME_INDEX_SUFFIX,
+  TXN_INDEX_SUFFIX,
   offsetFilePath,
 } from "./log-files.ts";
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from "./offset-index.ts";
@@ -45,6 +47,8 @@ export class Segment {
   created: number;
   /** Time of the last write (or the file's mtime): retention falls back to it. */
   lastModified: number;
+  /** Set when the log cleaner swapped this segment out: its file handle, once closed, is not reopened. */
+  replaced = false;
   /** Whether data was written since the last fsync. */
   dirty = false;
   /** A new file's directory entry is made durable at its first fsync, not on the append path. */
@@ -88,6 +92,34 @@ export class Segment {
     return s;
   }
 
+  /**
+   * A segment the log cleaner wrote (cleaner-swap.ts): its file already open, its indexes
+   * already in memory, so that it serves reads the moment it replaces the old segments.
+   */
+  static adopt(
+    dir: string,
+    fh: FileHandle,
+    limits: SegmentLimits,
+    built: {
+      baseOffset: number;
+      size: number;
+      endOffset: number;
+      lastModified: number;
+      firstBatchTimestamp: number;
+      offsetIndex: OffsetIndex;
+      timeIndex: TimeIndex;
+    },
+  ): Segment {
+    const s = new Segment(dir, built.baseOffset, built.size, fh, built.lastModified, limits);
+    s.endOffset = built.endOffset;
+    s.firstBatchTimestamp = built.firstBatchTimestamp;
+    s.offsetIdx = built.offsetIndex;
+    s.timeIdx = built.timeIndex;
+    s.maxTimestamp = built.timeIndex.lastTimestamp();
+    s.offsetOfMaxTimestamp = built.timeIndex.lastOffset();
+    return s;
+  }
+
   /** An existing segment file of the given size; nothing is read yet. */
   static existing(
     dir: string,
@@ -111,6 +143,10 @@ export class Segment {
    */
   async handle(): Promise<FileHandle> {
     if (this.fh !== null) return this.fh;
+    // Its name now belongs to the cleaner's replacement: never open that file as this segment.
+    if (this.replaced) {
+      throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `segment ${this.logPath} was replaced; retry`);
+    }
     this.opening ??= open(this.logPath, "r+")
       .catch((err: unknown) => {
         if (isCode(err, "ENOENT")) return open(this.logPath + DELETED_SUFFIX, "r");
@@ -348,7 +384,7 @@ export class Segment {
    */
   async markDeleted(): Promise<() => Promise<void>> {
     const renamed: string[] = [];
-    for (const suffix of [LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+    for (const suffix of [LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) {
       const path = offsetFilePath(this.dir, this.baseOffset, suffix);
       try {
         await rename(path, path + DELETED_SUFFIX);

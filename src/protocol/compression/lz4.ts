@@ -5,13 +5,15 @@
 // checksum (computed over the magic too) only ever applied to magic v0 message sets, which
 // Ferry rejects, so the checksum is always verified here.
 //
-// Frames are parsed here and only raw blocks go to lz4-napi: its frame functions return
-// napi external buffers, which cost about 10x the decoding itself on Node 24. Parsing here
-// also enforces the output limit block by block and rejects what Java rejects (dependent
-// blocks, dictionaries).
-import { compressSync, uncompressSync } from "lz4-napi";
+// Frames are parsed here, and blocks are decoded here too (lz4-block.ts), straight into one
+// output buffer; lz4-napi only compresses. Its frame functions return napi external
+// buffers, which cost about 10x the decoding itself on Node 24. Parsing here also enforces
+// the output limit block by block and rejects what Java rejects (dependent blocks,
+// dictionaries).
+import { compressSync } from "lz4-napi";
 import { DecodeError } from "../errors.ts";
-import { DecompressionLimitError, checkLimit, corrupt } from "./errors.ts";
+import { DecompressionLimitError, checkLimit } from "./errors.ts";
+import { decodeLz4Block } from "./lz4-block.ts";
 import { xxhash32 } from "./xxhash32.ts";
 
 const MAGIC = 0x184d2204;
@@ -60,19 +62,68 @@ export function lz4Decompress(data: Uint8Array, maxBytes: number): Buffer {
   checkLimit(maxBytes);
   const view = Buffer.from(data.buffer, data.byteOffset, data.length);
   if (view.length === 0) throw new DecodeError("lz4: empty input");
-  const out: Output = { parts: [], total: 0 };
+  // Blocks decode straight into the buffer handed out, sized from the block headers (LZ4
+  // cannot expand more than 255-fold). Small outputs decode into a reused scratch buffer and
+  // are copied out exactly; so are outputs that used less than half their buffer.
+  const bound = Math.min(outputBound(view), maxBytes, view.length * 255 + BLOCK_SIZE);
+  const small = bound <= SMALL_OUTPUT;
+  const out: Output = { buf: small ? smallScratch : Buffer.allocUnsafe(bound), pos: 0 };
   for (let pos = 0; pos < view.length;) pos = decodeFrame(view, pos, maxBytes, out);
-  return out.parts.length === 1 ? (out.parts[0] as Buffer) : Buffer.concat(out.parts, out.total);
+  if (!small && out.pos >= out.buf.length / 2) return out.buf.subarray(0, out.pos);
+  const result = Buffer.allocUnsafe(out.pos);
+  out.buf.copy(result, 0, 0, out.pos);
+  if (small && out.buf.length <= SMALL_OUTPUT) smallScratch = out.buf;
+  return result;
+}
+
+const SMALL_OUTPUT = 64 * 1024;
+let smallScratch: Buffer = Buffer.allocUnsafe(SMALL_OUTPUT);
+
+/**
+ * The most the frames' blocks can decode to, from their headers alone: a stored block's size,
+ * a compressed block's frame maximum. Malformed framing is left to the decoder to report;
+ * the bound then only has to be a starting size.
+ */
+function outputBound(view: Buffer): number {
+  let total = 0;
+  let pos = 0;
+  while (pos < view.length) {
+    if (view.length - pos < 7 || view.readUInt32LE(pos) !== MAGIC) return total + BLOCK_SIZE;
+    const flg = view[pos + 4] as number;
+    const blockMax = 1 << (2 * (((view[pos + 5] as number) >>> 4) & 7) + 8);
+    const blockChecksum = (flg & 0x10) !== 0 ? 4 : 0;
+    pos += 7 + ((flg & 0x08) !== 0 ? 8 : 0);
+    for (;;) {
+      if (view.length - pos < 4) return total + blockMax;
+      const word = view.readUInt32LE(pos);
+      pos += 4;
+      if (word === 0) break;
+      const size = (word & ~INCOMPRESSIBLE) >>> 0;
+      total += (word & INCOMPRESSIBLE) !== 0 ? size : blockMax;
+      pos += size + blockChecksum;
+    }
+    if ((flg & 0x04) !== 0) pos += 4;
+  }
+  return total;
 }
 
 interface Output {
-  parts: Buffer[];
-  total: number;
+  buf: Buffer;
+  pos: number;
+}
+
+/** Makes room for n more bytes of output. */
+function reserve(out: Output, n: number): void {
+  const need = out.pos + n;
+  if (need <= out.buf.length) return;
+  const next = Buffer.allocUnsafe(Math.max(need, out.buf.length * 2));
+  out.buf.copy(next, 0, 0, out.pos);
+  out.buf = next;
 }
 
 // Decodes the frame at start, appending its blocks to out; returns the frame's end.
 function decodeFrame(view: Buffer, start: number, maxBytes: number, out: Output): number {
-  const producedBefore = out.total;
+  const producedBefore = out.pos;
   let pos = start;
   const need = (n: number, what: string): void => {
     if (view.length - pos < n) throw new DecodeError(`lz4: truncated ${what} at offset ${pos}`);
@@ -107,11 +158,6 @@ function decodeFrame(view: Buffer, start: number, maxBytes: number, out: Output)
   }
   pos = descriptorEnd + 1;
 
-  const firstPart = out.parts.length;
-  let produced = 0;
-  // lz4-napi's block decoder wants the output size first; the block maximum is a bound
-  // it accepts, and the block is copied after it once into a reused scratch buffer.
-  let scratch: Buffer | null = null;
   for (;;) {
     need(4, "block length");
     const word = view.readUInt32LE(pos);
@@ -124,35 +170,33 @@ function decodeFrame(view: Buffer, start: number, maxBytes: number, out: Output)
     if (blockChecksum && xxhash32(view, pos, blockEnd) !== view.readUInt32LE(blockEnd)) {
       throw new DecodeError(`lz4: block checksum mismatch at offset ${pos - 4}`);
     }
-    let block: Buffer;
     if ((word & INCOMPRESSIBLE) !== 0) {
-      block = view.subarray(pos, blockEnd);
+      if (out.pos + size > maxBytes) throw new DecompressionLimitError("lz4", maxBytes);
+      reserve(out, size);
+      view.copy(out.buf, out.pos, pos, blockEnd);
+      out.pos += size;
     } else {
-      if (scratch === null) {
-        scratch = Buffer.allocUnsafe(4 + blockMax);
-        scratch.writeUInt32LE(blockMax, 0);
+      // A block decodes to at most blockMax bytes; the caller's limit may allow fewer.
+      const room = Math.min(blockMax, maxBytes - out.pos);
+      reserve(out, room);
+      const end = decodeLz4Block(view, pos, blockEnd, out.buf, out.pos, out.pos + room);
+      if (end < 0) {
+        if (room < blockMax) throw new DecompressionLimitError("lz4", maxBytes);
+        throw new DecodeError(`lz4: block at offset ${pos - 4} decodes to more than ${blockMax} bytes`);
       }
-      view.copy(scratch, 4, pos, blockEnd);
-      try {
-        block = uncompressSync(scratch.subarray(0, 4 + size));
-      } catch (e) {
-        throw corrupt("lz4", e);
-      }
+      out.pos = end;
     }
-    produced += block.length;
-    if (producedBefore + produced > maxBytes) throw new DecompressionLimitError("lz4", maxBytes);
-    out.parts.push(block);
-    out.total += block.length;
     pos = blockEnd + (blockChecksum ? 4 : 0);
   }
+  const produced = out.pos - producedBefore;
   if (contentSize >= 0 && produced !== contentSize) {
     throw new DecodeError(`lz4: frame decoded to ${produced} bytes, its header says ${contentSize}`);
   }
   if (contentChecksum) {
     need(4, "content checksum");
-    const frameParts = out.parts.slice(firstPart);
-    const content = frameParts.length === 1 ? (frameParts[0] as Buffer) : Buffer.concat(frameParts, produced);
-    if (xxhash32(content) !== view.readUInt32LE(pos)) throw new DecodeError("lz4: content checksum mismatch");
+    if (xxhash32(out.buf, producedBefore, out.pos) !== view.readUInt32LE(pos)) {
+      throw new DecodeError("lz4: content checksum mismatch");
+    }
     pos += 4;
   }
   return pos;

@@ -4152,4 +4152,51 @@ export const SCHEMA: readonly SchemaMessage[] = [
       ],
     },
   },
+  {
+    name: "FerryMirrorAppendRequest",
+    type: "request",
+    apiKey: 32000,
+    versions: [0, 0],
+    flexible: [0, 32767],
+    fields: [
+      { name: "timeoutMs", type: "int32", versions: [0, 32767], nullable: null, tag: null, default: 0 },
+      { name: "topics", type: "[]FerryMirrorAppendTopic", versions: [0, 32767], nullable: null, tag: null, default: [] },
+    ],
+    structs: {
+      FerryMirrorAppendTopic: [
+        { name: "name", type: "string", versions: [0, 32767], nullable: null, tag: null, default: "" },
+        { name: "partitions", type: "[]FerryMirrorAppendPartition", versions: [0, 32767], nullable: null, tag: null, default: [] },
+      ],
+      FerryMirrorAppendPartition: [
+        { name: "index", type: "int32", versions: [0, 32767], nullable: null, tag: null, default: 0 },
+        { name: "sourceLogStartOffset", type: "int64", versions: [0, 32767], nullable: null, tag: null, default: -1n },
+        { name: "records", type: "records", versions: [0, 32767], nullable: [0, 32767], tag: null, default: null },
+      ],
+    },
+  },
+  {
+    name: "FerryMirrorAppendResponse",
+    type: "response",
+    apiKey: 32000,
+    versions: [0, 0],
+    flexible: [0, 32767],
+    fields: [
+      { name: "throttleTimeMs", type: "int32", versions: [0, 32767], nullable: null, tag: null, default: 0 },
+      { name: "topics", type: "[]FerryMirrorAppendTopicResponse", versions: [0, 32767], nullable: null, tag: null, default: [] },
+    ],
+    structs: {
+      FerryMirrorAppendTopicResponse: [
+        { name: "name", type: "string", versions: [0, 32767], nullable: null, tag: null, default: "" },
+        { name: "partitions", type: "[]FerryMirrorAppendPartitionResponse", versions: [0, 32767], nullable: null, tag: null, default: [] },
+      ],
+      FerryMirrorAppendPartitionResponse: [
+        { name: "index", type: "int32", versions: [0, 32767], nullable: null, tag: null, default: 0 },
+        { name: "errorCode", type: "int16", versions: [0, 32767], nullable: null, tag: null, default: 0 },
+        { name: "errorMessage", type: "string", versions: [0, 32767], nullable: [0, 32767], tag: null, default: null },
+        { name: "logStartOffset", type: "int64", versions: [0, 32767], nullable: null, tag: null, default: -1n },
+        { name: "logEndOffset", type: "int64", versions: [0, 32767], nullable: null, tag: null, default: -1n },
+        { name: "highWatermark", type: "int64", versions: [0, 32767], nullable: null, tag: null, default: -1n },
+      ],
+    },
+  },
 ];

@@ -179,9 +179,11 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
   );
   const finalMaxTimestamp = checkTimestamp("maxTimestamp", options.maxTimestamp ?? maxTimestamp);
 
-  // Pass 2: write records, straight after the header when not compressed.
+  // Pass 2: write records, straight after the header when not compressed; otherwise into a
+  // reused scratch buffer that the codec compresses from (fresh 100 KiB buffers per batch
+  // keep the garbage collector busy).
   const inline = compression === CompressionCodec.NONE;
-  const w = new Writer(inline ? RECORDS_OFFSET + recordsSize : Math.max(recordsSize, 1));
+  const w = inline ? new Writer(RECORDS_OFFSET + recordsSize) : scratchWriter(recordsSize);
   if (inline) w.pos = RECORDS_OFFSET;
   for (let i = 0; i < n; i++) {
     const rec = records[i] as RecordInput;
@@ -225,6 +227,20 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
   out.writeInt32BE(n, RECORD_COUNT_OFFSET);
   out.writeUInt32BE(crc32c(out, CRC_START, out.length), CRC_OFFSET);
   return out;
+}
+
+// Kept between calls up to this size; encodeBatch is synchronous, so one scratch suffices.
+const SCRATCH_KEEP_BYTES = 4 * 1024 * 1024;
+let scratch: Writer | undefined;
+
+function scratchWriter(size: number): Writer {
+  if (scratch !== undefined && scratch.buf.length >= size) {
+    scratch.pos = 0;
+    return scratch;
+  }
+  const w = new Writer(Math.max(size, 1));
+  if (size <= SCRATCH_KEEP_BYTES) scratch = w;
+  return w;
 }
 
 /** Encodes the control batch that ends a transaction (an ABORT or COMMIT marker). */

@@ -78,3 +78,44 @@ export function decodeEndTxnMarkerValue(value: Uint8Array | null): {
   if (version < 0) throw new DecodeError(`end transaction marker version ${version} is negative`);
   return { version, coordinatorEpoch: view.readInt32BE(2) };
 }
+
+/**
+ * The control record type of the stored control batch at buf[pos, end): read from its first
+ * record's key, without decoding the batch (control batches are never compressed). -1 when
+ * the bytes do not hold a readable key (a truncated view, or a malformed batch).
+ */
+export function readControlRecordType(buf: Buffer, pos: number, end: number): number {
+  // Records start after the 61-byte batch header: length, attributes, timestampDelta,
+  // offsetDelta (varints, one int8), then the key length and the key.
+  let at = pos + 61;
+  for (let field = 0; field < 4; field++) {
+    if (field === 1) {
+      at++;
+      continue;
+    }
+    const skipped = skipVarint(buf, at, end);
+    if (skipped < 0) return -1;
+    at = skipped;
+  }
+  let raw = 0;
+  let shift = 0;
+  for (;;) {
+    if (at >= end || shift > 28) return -1;
+    const b = buf[at++] as number;
+    raw |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) break;
+    shift += 7;
+  }
+  const keyLength = (raw >>> 1) ^ -(raw & 1);
+  if (keyLength < CONTROL_KEY_SIZE || at + CONTROL_KEY_SIZE > end) return -1;
+  if (buf.readInt16BE(at) < 0) return -1;
+  return buf.readInt16BE(at + 2);
+}
+
+function skipVarint(buf: Buffer, at: number, end: number): number {
+  for (let i = 0; i < 10; i++) {
+    if (at >= end) return -1;
+    if (((buf[at++] as number) & 0x80) === 0) return at;
+  }
+  return -1;
+}

@@ -10,6 +10,7 @@ import {
   MemoryGroupStore,
   decodeGroupRecord,
   encodeGroupRecord,
+  isTxnMarker,
   type GroupRecord,
   type GroupStore,
   type StoredRecord,
@@ -178,7 +179,7 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 
 async function loadAll(store: GroupStore): Promise<StoredRecord[]> {
   const out: StoredRecord[] = [];
-  for await (const r of store.load()) out.push(r);
+  for await (const r of store.load()) if (!isTxnMarker(r)) out.push(r);
   return out;
 }
 

@@ -1,0 +1,84 @@
+// Ferry processes for benchmarks: brokers and links started through bin/ferry, with their CPU
+// time and peak memory read from /proc, so a benchmark measures them apart from itself.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
+
+const FERRY = new URL("../bin/ferry", import.meta.url).pathname;
+
+export interface FerryProcess {
+  readonly child: ChildProcess;
+  /** CPU time (user + system) used so far, in ms. */
+  cpuMs(): Promise<number>;
+  /** Peak resident set size so far (VmHWM), in bytes. */
+  peakRssBytes(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+function wrap(child: ChildProcess): FerryProcess {
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    child,
+    cpuMs: async () => {
+      // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second).
+      const stat = await readFile(`/proc/${child.pid}/stat`, "utf8").catch(() => "");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
+    },
+    peakRssBytes: async () => {
+      const status = await readFile(`/proc/${child.pid}/status`, "utf8").catch(() => "");
+      const m = /VmHWM:\s+(\d+) kB/.exec(status);
+      return m === null ? 0 : Number(m[1]) * 1024;
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** Starts `ferry <args>` and resolves once stdout matches `ready` (the first group is returned). */
+async function start(
+  args: readonly string[],
+  ready: RegExp,
+): Promise<{ process: FerryProcess; match: string }> {
+  const child = spawn(FERRY, args, { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  const match = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) resolve(m[1] ?? m[0]);
+    });
+    child.once("exit", (code) => reject(new Error(`ferry ${args[0]} exited with ${code}: ${out}`)));
+  });
+  return { process: wrap(child), match };
+}
+
+export interface BrokerProcess extends FerryProcess {
+  bootstrap: string;
+}
+
+export async function startBrokerProcess(
+  dataDir: string,
+  settings: Record<string, string> = {},
+): Promise<BrokerProcess> {
+  const sets = Object.entries(settings).flatMap(([k, v]) => ["--set", `${k}=${v}`]);
+  const { process, match } = await start(
+    ["broker", "--data-dir", dataDir, "--port", "0", "--log-level", "warn", ...sets],
+    /listening on [^\s]+:(\d+)/,
+  );
+  return Object.assign(process, { bootstrap: `127.0.0.1:${match}` });
+}
+
+export interface LinkProcess extends FerryProcess {
+  /** Base URL of its --http endpoint. */
+  url: string;
+}
+
+export async function startLinkProcess(args: readonly string[]): Promise<LinkProcess> {
+  const { process, match } = await start(
+    ["link", "--http", "0", "--log-level", "warn", "--topics-interval-ms", "200", ...args],
+    /running: .* \((http:\/\/[^)]+)\)/,
+  );
+  return Object.assign(process, { url: match });
+}

@@ -1,0 +1,28 @@
+// ListTransactions (key 66, KIP-664). v0: flexible, filters by state and producer id. v1:
+// DurationFilter (KIP-994): only transactions running at least that many ms (-1: all).
+// State names the broker does not know come back in UnknownStateFilters.
+import { ApiKey } from "../../protocol/generated/index.ts";
+import { defineApi } from "./api.ts";
+
+export const listTransactions = defineApi({
+  key: ApiKey.ListTransactions,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(req, ctx) {
+    const r = ctx.broker.txns.list(
+      req.stateFilters,
+      req.producerIdFilters.map(Number),
+      ctx.apiVersion >= 1 ? Number(req.durationFilter) : -1,
+    );
+    return Promise.resolve({
+      throttleTimeMs: 0,
+      errorCode: r.errorCode,
+      unknownStateFilters: r.unknownStateFilters,
+      transactionStates: r.transactions.map((t) => ({
+        transactionalId: t.transactionalId,
+        producerId: BigInt(t.producerId),
+        transactionState: t.state,
+      })),
+    });
+  },
+});
