@@ -39,5 +39,17 @@ export default tseslint.config(
     files: ["**/*.js"],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The dashboard runs in the browser (plain ES modules, no build step).
+    files: ["src/web/**/*.js"],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ["document", "window", "fetch", "console", "setTimeout", "clearTimeout", "Date"].map((g) => [
+          g,
+          "readonly",
+        ]),
+      ),
+    },
+  },
   { files: ["eslint.config.js"], rules: { "no-restricted-syntax": "off" } },
 );

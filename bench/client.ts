@@ -217,22 +217,36 @@ async function kafkajsFetch(kafka: kafkajs.Kafka, topic: string, expected: numbe
   return ms;
 }
 
-/** Runs a phase and measures the broker's CPU time during it. */
-async function phase(
-  broker: Broker,
-  run: () => Promise<number>,
-): Promise<{ ms: number; brokerCpuMs: number }> {
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
+
+/**
+ * Runs a phase and measures it. Each phase starts from a collected heap and a quiet broker,
+ * so no client pays for the garbage of the one before.
+ */
+async function phase(broker: Broker, run: () => Promise<number>): Promise<Measure> {
+  collectGarbage();
+  await new Promise((resolve) => setTimeout(resolve, 300));
   const before = await broker.cpuMs();
+  const cpu = process.cpuUsage();
   const ms = await run();
-  return { ms, brokerCpuMs: (await broker.cpuMs()) - before };
+  const used = process.cpuUsage(cpu);
+  return { ms, clientCpuMs: (used.user + used.system) / 1000, brokerCpuMs: (await broker.cpuMs()) - before };
+}
+
+/** Wall time of a phase, and the CPU time the client (this process) and the broker used in it. */
+interface Measure {
+  ms: number;
+  clientCpuMs: number;
+  brokerCpuMs: number;
 }
 
 interface Round {
-  ferryProduce: { ms: number; brokerCpuMs: number };
-  kafkajsProduce: { ms: number; brokerCpuMs: number };
-  ferryConsume: { ms: number; brokerCpuMs: number };
-  kafkajsConsume: { ms: number; brokerCpuMs: number };
-  fetchRaw: { ms: number; brokerCpuMs: number };
+  ferryProduce: Measure;
+  kafkajsProduce: Measure;
+  ferryConsume: Measure;
+  kafkajsConsume: Measure;
+  fetchRaw: Measure;
 }
 
 /** One side-by-side round on fresh topics: each client produces, then both consume Ferry's topic. */
@@ -293,8 +307,13 @@ async function compare(
   const rate = (pick: (r: Round) => number): number => mbps(payload, median(rounds.map(pick)));
   const produceRatios = rounds.map((r) => r.kafkajsProduce.ms / r.ferryProduce.ms);
   const consumeRatios = rounds.map((r) => r.kafkajsConsume.ms / r.ferryConsume.ms);
+  // CPU time per byte moved is less sensitive to other load on the machine than wall time.
+  const produceCpuRatios = rounds.map((r) => r.kafkajsProduce.clientCpuMs / r.ferryProduce.clientCpuMs);
+  const consumeCpuRatios = rounds.map((r) => r.kafkajsConsume.clientCpuMs / r.ferryConsume.clientCpuMs);
+  const list = (ratios: number[]): string => ratios.map(two).join(", ");
   console.error(
-    `  ${name}: produce ratios ${produceRatios.map(two).join(", ")}; consume ratios ${consumeRatios.map(two).join(", ")}`,
+    `  ${name}: throughput ratios produce ${list(produceRatios)}; consume ${list(consumeRatios)}` +
+      ` | client CPU ratios produce ${list(produceCpuRatios)}; consume ${list(consumeCpuRatios)}`,
   );
   return {
     [`${name}.produce.ferry.MBps`]: rate((r) => r.ferryProduce.ms),
@@ -308,6 +327,8 @@ async function compare(
     [`${name}.consume.ratio.min`]: two(Math.min(...consumeRatios)),
     [`${name}.consume.ratio.max`]: two(Math.max(...consumeRatios)),
     [`${name}.fetchRaw.ferry.MBps`]: rate((r) => r.fetchRaw.ms),
+    [`${name}.produce.cpuRatio`]: two(median(produceCpuRatios)),
+    [`${name}.consume.cpuRatio`]: two(median(consumeCpuRatios)),
     [`${name}.broker.cpu.produce.ferry.ms`]: median(rounds.map((r) => r.ferryProduce.brokerCpuMs)),
     [`${name}.broker.cpu.produce.kafkajs.ms`]: median(rounds.map((r) => r.kafkajsProduce.brokerCpuMs)),
     [`${name}.broker.cpu.consume.ferry.ms`]: median(rounds.map((r) => r.ferryConsume.brokerCpuMs)),

@@ -6,6 +6,7 @@ import type { GroupCoordinator } from "./groups/group-coordinator.ts";
 import type { TxnCoordinator } from "./txn/txn-coordinator.ts";
 import type { AnyApiHandler } from "./apis/api.ts";
 import type { Logger } from "../util/logger.ts";
+import type { BrokerSecurity } from "./security/broker-security.ts";
 
 export interface BrokerContext {
   readonly config: BrokerConfig;
@@ -13,8 +14,12 @@ export interface BrokerContext {
   readonly topics: TopicManager;
   readonly groups: GroupCoordinator;
   readonly txns: TxnCoordinator;
-  /** The address clients are told to connect to. */
+  /** The address clients are told to connect to (the first listener's). */
   readonly advertised: { readonly host: string; readonly port: number };
+  /** Each listener's advertised address, by listener name: Metadata answers with the caller's. */
+  readonly advertisedByListener: ReadonlyMap<string, { readonly host: string; readonly port: number }>;
+  /** Credentials, ACLs and the authorizer. */
+  readonly security: BrokerSecurity;
   readonly apis: readonly AnyApiHandler[];
   readonly log: Logger;
   now(): number;

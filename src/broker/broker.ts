@@ -2,7 +2,7 @@
 // listens for Kafka clients, and shuts down cleanly. `startBroker` is the programmatic
 // entry; `ferry broker` runs it in the foreground.
 import { mkdir, readdir } from "node:fs/promises";
-import { listen, type Listener } from "../net/server.ts";
+import { ConnectionQuotas, listen, type Listener } from "../net/server.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { API_HANDLERS } from "./apis/index.ts";
 import type { BrokerContext } from "./broker-context.ts";
@@ -10,8 +10,12 @@ import { BrokerConfig, type SettingValue } from "./config/broker-config.ts";
 import { openGroupCoordinator } from "./group-state.ts";
 import { lockDataDir } from "./metadata/data-dir-lock.ts";
 import { MetadataStore } from "./metadata/metadata-store.ts";
+import { ConnectionError } from "../net/errors.ts";
+import { EncodeError, ProtocolError } from "../protocol/errors.ts";
 import { RefusedRequestError, RequestDispatcher } from "./request-dispatcher.ts";
 import { LogCleaner } from "./log/cleaner.ts";
+import { BrokerSecurity } from "./security/broker-security.ts";
+import { resolveListeners, type SecurityProtocol } from "./security/listeners.ts";
 import { TopicManager } from "./topic-manager.ts";
 import { openTxnCoordinator } from "./txn-state.ts";
 
@@ -31,15 +35,27 @@ export interface BrokerOptions {
   logger?: Logger;
 }
 
+/** One open listener of a running broker. */
+export interface RunningListener {
+  readonly name: string;
+  readonly protocol: SecurityProtocol;
+  readonly host: string;
+  readonly port: number;
+  readonly advertised: { host: string; port: number };
+}
+
 export interface RunningBroker {
+  /** The first listener's bind address (see listeners for all). */
   readonly host: string;
   readonly port: number;
   readonly advertised: { host: string; port: number };
   readonly clusterId: string;
   readonly nodeId: number;
   readonly dataDir: string;
-  /** "host:port" for clients. */
+  /** "host:port" of the first listener, for clients. */
   readonly bootstrap: string;
+  /** Every listener, in the order of the `listeners` setting. */
+  readonly listeners: readonly RunningListener[];
   /** Internals for tests and the control plane. */
   readonly context: BrokerContext;
   /** The log cleaner (compaction), null when log.cleaner.enable=false. */
@@ -70,11 +86,16 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     const txns = await openTxnCoordinator(topics, groups, meta, config, log);
     cleanups.unshift(() => txns.close());
 
-    const host = opts.host ?? "127.0.0.1";
-    const advertised = {
-      host: opts.advertisedHost ?? (host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host),
-      port: 0,
-    };
+    const specs = await resolveListeners(config, {
+      host: opts.host ?? "127.0.0.1",
+      port: opts.port ?? 9092,
+      advertisedHost: opts.advertisedHost,
+    });
+    const security = await BrokerSecurity.open(opts.dataDir, config, specs);
+    const advertisedByListener = new Map(specs.map((s) => [s.name, { ...s.advertised }]));
+    const first = advertisedByListener.get(specs[0]?.name ?? "");
+    if (first === undefined) throw new Error("the broker has no listener");
+    const advertised = first;
     const context: BrokerContext = {
       config,
       meta,
@@ -82,24 +103,62 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       groups,
       txns,
       advertised,
+      advertisedByListener,
+      security,
       apis: API_HANDLERS,
       log,
       now: () => Date.now(),
       closing: abort.signal,
     };
-    const dispatcher = new RequestDispatcher(context);
-    const listener: Listener = await listen({
-      host,
-      port: opts.port ?? 9092,
-      handler: (payload, conn) => dispatcher.dispatch(payload, conn),
-      maxFrameBytes: config.int("socket.request.max.bytes"),
-      onError: (err, conn) => {
-        const level = err instanceof RefusedRequestError ? "warn" : "error";
-        log[level]("connection closed on error", { remote: conn?.remoteAddress, error: err.message });
-      },
+    const dispatcher = new RequestDispatcher(context, specs);
+    const quotas = new ConnectionQuotas({
+      maxConnections: config.int("max.connections"),
+      maxConnectionsPerIp: config.int("max.connections.per.ip"),
     });
-    advertised.port = listener.port;
-    cleanups.unshift(() => listener.close());
+    const listeners: RunningListener[] = [];
+    for (const spec of specs) {
+      const listener: Listener = await listen({
+        name: spec.name,
+        host: spec.host,
+        port: spec.port,
+        ...(spec.tls !== undefined ? { tls: spec.tls } : {}),
+        quotas,
+        handler: (payload, conn) => dispatcher.dispatch(payload, conn),
+        onConnection: (conn) => void dispatcher.open(conn),
+        maxFrameBytes: config.int("socket.request.max.bytes"),
+        maxInFlightPerConnection: config.int("ferry.connection.max.in.flight.requests"),
+        maxBytesInFlightPerConnection: config.long("ferry.connection.max.in.flight.bytes"),
+        idleTimeoutMs: config.long("connections.max.idle.ms"),
+        onError: (err, conn) => {
+          // Idle and slow-client closes are routine; refused requests are worth a warning.
+          // Undecodable or refused requests are the client's fault (warn); anything else is a bug.
+          const level =
+            err instanceof ConnectionError
+              ? "info"
+              : err instanceof RefusedRequestError ||
+                  (err instanceof ProtocolError && !(err instanceof EncodeError))
+                ? "warn"
+                : "error";
+          log[level]("connection closed on error", {
+            listener: spec.name,
+            remote: conn?.remoteAddress,
+            error: err.message,
+          });
+        },
+      });
+      cleanups.unshift(() => listener.close());
+      const adv = advertisedByListener.get(spec.name) ?? { ...spec.advertised };
+      if (adv.port === 0) adv.port = listener.port;
+      listeners.push({
+        name: spec.name,
+        protocol: spec.protocol,
+        host: spec.host,
+        port: listener.port,
+        advertised: adv,
+      });
+    }
+    const firstListener = listeners[0];
+    if (firstListener === undefined) throw new Error("the broker has no listener");
 
     const cleaner = config.bool("log.cleaner.enable") ? startLogCleaner(topics, config, log) : null;
     if (cleaner !== null) cleanups.unshift(() => cleaner.close());
@@ -115,9 +174,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
 
     let closing: Promise<void> | undefined;
     return {
-      host,
-      port: listener.port,
+      host: firstListener.host,
+      port: firstListener.port,
       advertised,
+      listeners,
       clusterId: meta.clusterId,
       nodeId,
       dataDir: opts.dataDir,

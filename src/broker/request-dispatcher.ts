@@ -1,17 +1,25 @@
 // Turns request frames into handler calls and responses into frames. Unknown APIs and
 // versions are answered as Kafka does: ApiVersions with a v0 UNSUPPORTED_VERSION body
 // (KIP-511), anything else by closing the connection; so are frames that do not parse.
+// Each connection has a security session: on a SASL listener, requests other than
+// ApiVersions and the SASL APIs close the connection until authentication has succeeded.
 import { ApiKey } from "../protocol/generated/index.ts";
 import type { ApiKeyNumber } from "../protocol/generated/index.ts";
 import {
   decodeRequest,
   encodeApiVersionsUnsupported,
-  encodeResponse,
+  encodeResponseChunks,
   peekRequestHeader,
 } from "../protocol/messages.ts";
 import type { ServerConnection } from "../net/server.ts";
 import type { AnyApiHandler, ApiHandler, RequestContext } from "./apis/api.ts";
 import type { BrokerContext } from "./broker-context.ts";
+import type { ListenerSpec } from "./security/listeners.ts";
+import { SaslAuthenticationError } from "./security/scram.ts";
+import { SecuritySession } from "./security/sasl-session.ts";
+
+/** Kafka's connection.failed.authentication.delay.ms default: the failure answer goes out first. */
+const FAILED_AUTH_CLOSE_DELAY_MS = 100;
 
 /** A request the broker refuses by closing the connection. */
 export class RefusedRequestError extends Error {
@@ -24,15 +32,50 @@ export class RefusedRequestError extends Error {
 export class RequestDispatcher {
   readonly #broker: BrokerContext;
   readonly #handlers: (AnyApiHandler | undefined)[] = [];
+  readonly #listeners: ReadonlyMap<string, ListenerSpec>;
+  readonly #sessions = new WeakMap<ServerConnection, SecuritySession>();
 
-  constructor(broker: BrokerContext) {
+  constructor(broker: BrokerContext, listeners: readonly ListenerSpec[]) {
     this.#broker = broker;
+    this.#listeners = new Map(listeners.map((l) => [l.name, l]));
     for (const h of broker.apis) this.#handlers[h.key] = h;
   }
 
+  /**
+   * Starts a connection's security session; call before its first request. A SASL listener
+   * accepts only small frames (sasl.server.max.receive.size) until the client has authenticated.
+   */
+  open(connection: ServerConnection): SecuritySession {
+    const listener = this.#listeners.get(connection.listenerName);
+    if (listener === undefined) throw new Error(`no listener named ${connection.listenerName}`);
+    const session = new SecuritySession(
+      listener,
+      this.#broker.security,
+      connection.remoteAddress ?? "unknown",
+      connection.peerPrincipal,
+    );
+    this.#sessions.set(connection, session);
+    if (!session.authenticated)
+      connection.setMaxFrameBytes(
+        Math.min(
+          this.#broker.config.int("sasl.server.max.receive.size"),
+          this.#broker.config.int("socket.request.max.bytes"),
+        ),
+      );
+    return session;
+  }
+
   /** Handles one request frame payload; resolves to the response frame or null (no response). */
-  async dispatch(payload: Buffer, connection: ServerConnection): Promise<Buffer | null> {
+  async dispatch(payload: Buffer, connection: ServerConnection): Promise<Buffer | readonly Buffer[] | null> {
+    const session = this.#sessions.get(connection) ?? this.open(connection);
+    if (session.expectsRawToken) return this.#rawToken(payload, session, connection);
     const { apiKey, apiVersion, correlationId } = peekRequestHeader(payload);
+    if (!session.mayServe(apiKey)) {
+      session.fail();
+      throw new RefusedRequestError(
+        `API key ${apiKey} from ${connection.remoteAddress} on listener ${session.listener.name} before SASL authentication`,
+      );
+    }
     const handler = this.#handlers[apiKey];
     if (handler === undefined || apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       if (apiKey === ApiKey.ApiVersions) {
@@ -50,9 +93,37 @@ export class RequestDispatcher {
       correlationId,
       clientId: header.clientId,
       clientHost: `/${connection.remoteAddress ?? "unknown"}`,
+      session,
+      authorize: (operation, resourceType, resourceName) =>
+        this.#broker.security.authorize(session, operation, resourceType, resourceName),
     };
+    const wasAuthenticated = session.authenticated;
     const response = await (handler as ApiHandler<ApiKeyNumber>).handle(body, ctx);
+    if (session.failed) setTimeout(() => connection.close(), FAILED_AUTH_CLOSE_DELAY_MS).unref();
+    else if (!wasAuthenticated && session.authenticated)
+      connection.setMaxFrameBytes(this.#broker.config.int("socket.request.max.bytes"));
     if (response === null) return null;
-    return encodeResponse(apiKey as ApiKeyNumber, apiVersion, correlationId, response as never);
+    return encodeResponseChunks(apiKey as ApiKeyNumber, apiVersion, correlationId, response as never);
+  }
+  /** A raw SASL token after a v0 handshake: answered with a size-prefixed token; a failure closes. */
+  #rawToken(token: Buffer, session: SecuritySession, connection: ServerConnection): Promise<Buffer> {
+    let answer: Buffer;
+    try {
+      answer = session.authenticate(token);
+    } catch (e) {
+      if (!(e instanceof SaslAuthenticationError)) throw e;
+      this.#broker.log.warn("SASL authentication failed", {
+        listener: session.listener.name,
+        client: session.host,
+        reason: e.message,
+      });
+      throw new RefusedRequestError(`SASL authentication failed on listener ${session.listener.name}`);
+    }
+    if (session.authenticated)
+      connection.setMaxFrameBytes(this.#broker.config.int("socket.request.max.bytes"));
+    const frame = Buffer.allocUnsafe(4 + answer.length);
+    frame.writeInt32BE(answer.length, 0);
+    answer.copy(frame, 4);
+    return Promise.resolve(frame);
   }
 }

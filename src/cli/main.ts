@@ -13,9 +13,49 @@ const commands: Record<string, CommandEntry> = {
     summary: "run the embedded Kafka-compatible broker",
     load: async () => (await import("./commands/broker.ts")).brokerCommand,
   },
+  users: {
+    summary: "add, delete and list SCRAM users of a broker (admin APIs)",
+    load: async () => (await import("./commands/users.ts")).usersCommand,
+  },
   link: {
     summary: "replicate topics, offsets and configs from one cluster to another",
     load: async () => (await import("./commands/link.ts")).linkCommand,
+  },
+  up: {
+    summary: "run the clusters and links of a topology file, with the API and dashboard",
+    load: async () => (await import("./commands/up.ts")).upCommand,
+  },
+  demo: {
+    summary: "run a demo: two edge sites into a core, mirrored to DR, with a live dashboard",
+    load: async () => (await import("./commands/demo.ts")).demoCommand,
+  },
+  status: {
+    summary: "health of every cluster and link of a running `ferry up` (exit 1 when unhealthy)",
+    load: async () => (await import("./commands/status.ts")).statusCommand,
+  },
+  links: {
+    summary: "list the links with their state, lag and RPO",
+    load: async () => (await import("./commands/links.ts")).linksCommand,
+  },
+  lag: {
+    summary: "per-topic and per-partition lag and RPO of one link",
+    load: async () => (await import("./commands/lag.ts")).lagCommand,
+  },
+  topics: {
+    summary: "topics of one cluster with their partitions and offsets",
+    load: async () => (await import("./commands/topics.ts")).topicsCommand,
+  },
+  produce: {
+    summary: "write lines from stdin as records to a topic of any cluster",
+    load: async () => (await import("./commands/produce.ts")).produceCommand,
+  },
+  consume: {
+    summary: "print records of a topic of any cluster",
+    load: async () => (await import("./commands/consume.ts")).consumeCommand,
+  },
+  schema: {
+    summary: "print the topology file's JSON Schema, or check files against it",
+    load: async () => (await import("./commands/schema.ts")).schemaCommand,
   },
 };
 

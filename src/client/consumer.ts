@@ -251,6 +251,8 @@ export interface ConsumeOptions extends FetchOptions {
   /** Stop once every partition has reached the high watermark seen at the start. */
   untilEnd?: boolean;
   signal?: AbortSignal;
+  /** Kafka's check.crcs: verify each batch's CRC-32C before decoding it (default true). */
+  checkCrcs?: boolean;
 }
 
 /**
@@ -329,7 +331,7 @@ export async function* consumeBatches(
       // Let I/O run between partitions: the fetch in flight arrives while this one is decoded,
       // instead of waiting in the socket buffer until the whole response is done.
       if (pending !== undefined) await new Promise((resolve) => setImmediate(resolve));
-      const records = decodeRecords(f, readCommitted);
+      const records = decodeRecords(f, readCommitted, options.checkCrcs ?? true);
       if (records.length === 0 && f.records.length === 0) continue;
       yield {
         topic: f.topic,
@@ -362,14 +364,14 @@ function nextOffsetOf(records: Buffer): bigint {
  * consumers do: a producer's transactional batches are dropped from the first offset the
  * broker lists for it up to its ABORT marker.
  */
-function decodeRecords(f: FetchedPartition, readCommitted: boolean): ConsumedRecord[] {
+function decodeRecords(f: FetchedPartition, readCommitted: boolean, verifyCrc: boolean): ConsumedRecord[] {
   const out: ConsumedRecord[] = [];
   const { topic, partition, fetchOffset } = f;
   const pendingAborts = readCommitted
     ? [...f.abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1))
     : [];
   const aborting = new Set<bigint>();
-  for (const batch of decodeBatches(f.records)) {
+  for (const batch of decodeBatches(f.records, { verifyCrc })) {
     const header = batch.header;
     const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
     while (pendingAborts.length > 0 && (pendingAborts[0] as AbortedTransaction).firstOffset <= lastOffset) {

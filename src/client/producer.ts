@@ -307,7 +307,7 @@ export class Producer {
       try {
         leader = await this.#cluster.leaderFor(q.topic, q.partition);
       } catch (error) {
-        this.#onFailure(q, q.queued[0], error, -1n);
+        this.#onRoutingFailure(q, error);
         continue;
       }
       let list = byBroker.get(leader);
@@ -468,15 +468,8 @@ export class Producer {
    * producer id. Batches moved to a new id were rejected by the broker, never written, so
    * resending them cannot duplicate records.
    */
-  #onFailure(q: PartitionQueue, p: PendingBatch | undefined, error: unknown, logStartOffset: bigint): void {
-    if (p === undefined) return;
-    if (q.inFlight.includes(p)) {
-      q.land(p);
-    } else {
-      // Failed before it was sent (no leader): the attempt counts all the same.
-      q.queued.splice(q.queued.indexOf(p), 1);
-      p.attempts++;
-    }
+  #onFailure(q: PartitionQueue, p: PendingBatch, error: unknown, logStartOffset: bigint): void {
+    q.land(p);
     const code = error instanceof KafkaError ? error.code : undefined;
     if (this.idempotent && code !== undefined && SEQUENCE_ERRORS.has(code)) {
       const unknownStart = code === ErrorCode.UNKNOWN_PRODUCER_ID && logStartOffset < 0n;
@@ -495,6 +488,23 @@ export class Producer {
       return;
     }
     this.#retry(q, p, error, false);
+  }
+
+  /**
+   * The partition's leader could not be found (no leader yet, unknown topic, closed cluster).
+   * The attempt counts against the head batch; when it may not be retried, every waiting
+   * batch of the partition fails with the error, as each would.
+   */
+  #onRoutingFailure(q: PartitionQueue, error: unknown): void {
+    const head = q.queued[0];
+    if (head === undefined) return;
+    head.attempts++;
+    if (shouldRetry(error, head.attempts, this.#cluster.retry) && !this.#cluster.closed) {
+      if (error instanceof KafkaError && isStaleMetadata(error.code)) this.#cluster.invalidateMetadata();
+      q.retryAt = Math.max(q.retryAt, Date.now() + backoffMs(this.#cluster.retry, head.attempts));
+      return;
+    }
+    this.#failQueued(q, error);
   }
 
   #retry(q: PartitionQueue, p: PendingBatch, error: unknown, always: boolean): void {

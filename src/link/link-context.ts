@@ -33,8 +33,8 @@ export const DEFAULT_TUNING: LinkTuning = {
   configsIntervalMs: 30_000,
   checkpointIntervalMs: 1_000,
   fetchMaxWaitMs: 500,
-  fetchMaxBytes: 64 << 20,
-  partitionMaxBytes: 8 << 20,
+  fetchMaxBytes: 16 << 20,
+  partitionMaxBytes: 4 << 20,
   errorBackoffMs: 1_000,
 };
 

@@ -29,6 +29,7 @@ export class LinkStateStore {
   readonly #entries = new Map<string, StateValue>();
   readonly #producer: Producer;
   #position = 0;
+  #queue: Promise<void> = Promise.resolve();
   #exists: boolean;
 
   private constructor(cluster: Cluster, exists: boolean) {
@@ -118,8 +119,23 @@ export class LinkStateStore {
     }
   }
 
-  /** Writes entries in one batch (atomic: all or none) and applies them locally once acknowledged. */
-  async write(writes: readonly StateWrite[]): Promise<void> {
+  /**
+   * Writes entries in one batch (atomic: all or none) and applies them locally once
+   * acknowledged. Writes are serialised, so a write built from the current state (see update)
+   * never overtakes another.
+   */
+  write(writes: readonly StateWrite[]): Promise<void> {
+    return this.update(() => writes);
+  }
+
+  /** Builds writes from the state as it is when their turn comes, then writes them. */
+  update(build: (store: this) => readonly StateWrite[]): Promise<void> {
+    const run = this.#queue.then(() => this.#write(build(this)));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #write(writes: readonly StateWrite[]): Promise<void> {
     if (writes.length === 0) return;
     if (!this.#exists) throw new PartitionError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, LINK_STATE_TOPIC, 0);
     const batch = encodeBatch({

@@ -4,6 +4,8 @@
 import { Admin } from "../client/admin.ts";
 import { Cluster, type ClusterOptions } from "../client/cluster.ts";
 import { isFerryBroker } from "../client/mirror-append.ts";
+import { IsolationLevel } from "../client/consumer.ts";
+import { listOffsets, OffsetSpec } from "../client/offsets.ts";
 import { sleep } from "../client/retry.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { flushCheckpoints } from "./checkpoints.ts";
@@ -55,6 +57,7 @@ export class LinkConfigError extends Error {
 }
 
 const NAME = /^[A-Za-z0-9._-]{1,200}$/;
+const PAUSED_END_REFRESH_MS = 1_000;
 
 export class Link {
   readonly ctx: LinkContext;
@@ -139,7 +142,7 @@ export class Link {
         targetClusterId,
         prefix,
       };
-      await state.write([registrationWrite(state, registration)]);
+      await state.update((current) => [registrationWrite(current, registration)]);
       const abort = new AbortController();
       const loopGuard = new LoopGuard(sourceState);
       const ctx: LinkContext = {
@@ -291,6 +294,10 @@ export class Link {
         () => flushCheckpoints(ctx),
       ),
       every(
+        () => PAUSED_END_REFRESH_MS,
+        () => this.#refreshPausedEnds(),
+      ),
+      every(
         () => 100,
         () => {
           this.#ensureFetchLoops();
@@ -298,6 +305,24 @@ export class Link {
         },
       ),
     );
+  }
+
+  /** While paused nothing is fetched; the source ends are still read so lag and RPO keep telling the truth. */
+  async #refreshPausedEnds(): Promise<void> {
+    if (!this.ctx.paused) return;
+    for (const mode of ["mirror", "translate"] as const) {
+      const replicas = this.replicas.filter((r) => r.ready && !r.removed && r.mode === mode);
+      if (replicas.length === 0) continue;
+      const answers = await listOffsets(
+        this.ctx.source,
+        replicas.map((r) => ({ topic: r.sourceTopic, partition: r.partition, timestamp: OffsetSpec.LATEST })),
+        mode === "translate" ? IsolationLevel.READ_COMMITTED : IsolationLevel.READ_UNCOMMITTED,
+      );
+      answers.forEach((a, i) => {
+        const r = replicas[i];
+        if (r !== undefined && this.ctx.paused && a.offset >= 0n) r.sourceEnd = Number(a.offset);
+      });
+    }
   }
 
   /** One fetch loop per (source leader, mode) that has replicas; loops for gone leaders end by themselves. */

@@ -199,12 +199,21 @@ export class TranslateWriter {
     r.needsResync = false;
   }
 
-  /** A new producer id, recorded in the link's registration before anything is written with it. */
+  /**
+   * The link's producer on the target. Every producer id it gets (the first, and any new one
+   * after a sequence or epoch error) is recorded in the link's registration before anything is
+   * written with it, so a restart and the loop guard of a reverse link recognise its batches.
+   */
   async #ensureProducer(): Promise<Producer> {
     if (this.#producer !== undefined) return this.#producer;
-    const producer = new Producer(this.#ctx.target, { acks: -1, idempotent: true });
-    const { producerId } = await producer.producerIdentity();
-    await this.#ctx.state.write([registrationWrite(this.#ctx.state, this.#ctx.registration, producerId)]);
+    const ctx = this.#ctx;
+    const producer = new Producer(ctx.target, {
+      acks: -1,
+      idempotent: true,
+      onIdentity: (identity) =>
+        ctx.state.update((state) => [registrationWrite(state, ctx.registration, identity.producerId)]),
+    });
+    await producer.producerIdentity();
     this.#producer = producer;
     return producer;
   }

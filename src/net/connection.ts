@@ -5,7 +5,7 @@
 import { connect as netConnect, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Input } from "../protocol/codec-runtime.ts";
-import { decodeResponse, encodeRequest } from "../protocol/messages.ts";
+import { decodeResponse, encodeRequestChunks } from "../protocol/messages.ts";
 import type { ApiKeyNumber, ApiMessages } from "../protocol/generated/index.ts";
 import { ConnectionError, RequestTimeoutError } from "./errors.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from "./frame-decoder.ts";
@@ -67,13 +67,14 @@ const State = { queued: 0, written: 1, done: 2 } as const;
 type RequestState = (typeof State)[keyof typeof State];
 
 // Stands in for a written request's frame, so the frame's memory is released early.
-const WRITTEN = Buffer.alloc(0);
+const WRITTEN: readonly Buffer[] = [];
 
 interface PendingRequest {
   apiKey: number;
   version: number;
   correlationId: number;
-  frame: Buffer;
+  /** The frame's chunks (record batches are referenced, not copied). */
+  frame: readonly Buffer[];
   expectResponse: boolean;
   timeoutMs: number;
   state: RequestState;
@@ -232,9 +233,9 @@ export class Connection {
     }
     const correlationId = this.#nextCorrelationId;
     this.#nextCorrelationId = correlationId === MAX_CORRELATION_ID ? 0 : correlationId + 1;
-    let frame: Buffer;
+    let frame: Buffer[];
     try {
-      frame = encodeRequest(apiKey, version, { correlationId, clientId: this.clientId }, body);
+      frame = encodeRequestChunks(apiKey, version, { correlationId, clientId: this.clientId }, body);
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
@@ -286,11 +287,11 @@ export class Connection {
         request.state = State.written;
         if (request.expectResponse) {
           this.#inFlight.push(request);
-          this.#writeBlocked = !socket.write(frame);
+          this.#writeBlocked = !writeChunks(socket, frame);
         } else {
           // Resolves once the bytes are handed to the OS, so an acks=0 producer feels backpressure.
           this.#flushing.push(request);
-          this.#writeBlocked = !socket.write(frame, (e) => this.#onFlushed(e));
+          this.#writeBlocked = !writeChunks(socket, frame, (e) => this.#onFlushed(e));
         }
       }
     } finally {
@@ -419,4 +420,22 @@ function positiveInt(name: string, value: number): number {
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** Writes a frame's chunks in order (under the caller's cork); false when the socket is backed up. */
+export function writeChunks(
+  socket: { write(chunk: Buffer, cb?: (e?: Error | null) => void): boolean },
+  chunks: readonly Buffer[],
+  onFlushed?: (e?: Error | null) => void,
+): boolean {
+  let ok = true;
+  const last = chunks.length - 1;
+  for (let i = 0; i < last; i++) ok = socket.write(chunks[i] as Buffer) && ok;
+  if (last >= 0)
+    ok =
+      (onFlushed === undefined
+        ? socket.write(chunks[last] as Buffer)
+        : socket.write(chunks[last] as Buffer, onFlushed)) && ok;
+  else onFlushed?.();
+  return ok;
 }

@@ -20,7 +20,7 @@ export interface FrameDecoderOptions {
  * it actually sent, up to the limit, which is checked as soon as the prefix is complete.
  */
 export class FrameDecoder {
-  readonly maxFrameBytes: number;
+  #maxFrameBytes: number;
   // Unconsumed chunks are chunks[head..]; the first `offset` bytes of chunks[head] are consumed.
   #chunks: Buffer[] = [];
   #head = 0;
@@ -35,7 +35,23 @@ export class FrameDecoder {
     if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff) {
       throw new RangeError(`maxFrameBytes must be an integer in 0..2147483647, got ${max}`);
     }
-    this.maxFrameBytes = max;
+    this.#maxFrameBytes = max;
+  }
+
+  /** Largest payload accepted now. */
+  get maxFrameBytes(): number {
+    return this.#maxFrameBytes;
+  }
+
+  /**
+   * Changes the limit for frames whose size prefix is not read yet (a broker raises it once a
+   * SASL client has authenticated).
+   */
+  setMaxFrameBytes(max: number): void {
+    if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff) {
+      throw new RangeError(`maxFrameBytes must be an integer in 0..2147483647, got ${max}`);
+    }
+    this.#maxFrameBytes = max;
   }
 
   /** Bytes received but not yet handed out (including a partly read size prefix). */
@@ -59,8 +75,8 @@ export class FrameDecoder {
     if (this.#frameSize < 0) {
       if (this.#buffered < 4) return undefined;
       const size = this.#readSize();
-      if (size < 0 || size > this.maxFrameBytes) {
-        this.#error = new FrameSizeError(size, this.maxFrameBytes);
+      if (size < 0 || size > this.#maxFrameBytes) {
+        this.#error = new FrameSizeError(size, this.#maxFrameBytes);
         throw this.#error;
       }
       this.#frameSize = size;

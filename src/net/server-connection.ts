@@ -1,17 +1,22 @@
 // One accepted client connection on the broker side: cuts requests out of the stream, runs
 // them through the handler concurrently, and writes the responses back in request order
-// (Kafka clients match responses by position). Reading stops while too many requests are
-// pending or the client is not reading its responses, so one client cannot flood the broker.
+// (Kafka clients match responses by position). Reading stops while too many requests or bytes
+// are pending or the client is not reading its responses, so one client cannot flood the
+// broker; an idle connection, or one whose client stopped reading, is closed after a timeout.
 import type { Socket } from "node:net";
+import { writeChunks } from "./connection.ts";
 import { ConnectionError } from "./errors.ts";
 import { FrameDecoder } from "./frame-decoder.ts";
 
 /**
  * Handles one request payload (the frame without its size prefix). Resolves with the whole
- * response frame, size prefix included, or null when the request gets no response (acks=0).
- * A rejection closes the connection.
+ * response frame, size prefix included (one buffer, or chunks written in order), or null when
+ * the request gets no response (acks=0). A rejection closes the connection.
  */
-export type RequestHandler = (payload: Buffer, connection: ServerConnection) => Promise<Buffer | null>;
+export type RequestHandler = (
+  payload: Buffer,
+  connection: ServerConnection,
+) => Promise<Buffer | readonly Buffer[] | null>;
 
 /** Reports a failure that closed (or concerned) a connection; the listener keeps running. */
 export type ServerErrorCallback = (error: Error, connection: ServerConnection | undefined) => void;
@@ -21,6 +26,16 @@ export interface ServerConnectionOptions {
   handler: RequestHandler;
   maxFrameBytes: number;
   maxInFlight: number;
+  /** Request payload bytes being handled plus response bytes not yet sent; default unlimited. */
+  maxBytesInFlight?: number;
+  /** Close after this long without traffic (see ListenOptions.idleTimeoutMs); 0 = never. */
+  idleTimeoutMs?: number;
+  /** The listener's name (default "PLAINTEXT"). */
+  listenerName?: string;
+  /** Whether the socket is TLS. */
+  tls?: boolean;
+  /** The verified client certificate's distinguished name, when there is one. */
+  peerPrincipal?: string | undefined;
   onError: ServerErrorCallback;
   onClose: (connection: ServerConnection) => void;
 }
@@ -28,7 +43,9 @@ export interface ServerConnectionOptions {
 // A request read from the socket whose response has not been written yet.
 interface Slot {
   done: boolean;
-  response: Buffer | null;
+  response: Buffer | readonly Buffer[] | null;
+  /** The request payload's size, counted in bytes in flight until the response is written. */
+  requestBytes: number;
 }
 
 /** The broker's view of one client connection, passed to the handler with each request. */
@@ -38,6 +55,11 @@ export class ServerConnection {
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   readonly maxInFlight: number;
+  readonly maxBytesInFlight: number;
+  readonly listenerName: string;
+  readonly tls: boolean;
+  /** The verified client certificate's distinguished name ("CN=alice,O=acme"), if any. */
+  readonly peerPrincipal: string | undefined;
   /** Resolves once the socket has closed and the connection has left its listener. */
   readonly finished: Promise<void>;
   readonly #socket: Socket;
@@ -50,6 +72,7 @@ export class ServerConnection {
   #readPaused = false;
   #writeBlocked = false;
   #closed = false;
+  #requestBytes = 0;
 
   constructor(socket: Socket, options: ServerConnectionOptions) {
     this.id = options.id;
@@ -57,6 +80,10 @@ export class ServerConnection {
     this.remoteAddress = socket.remoteAddress;
     this.remotePort = socket.remotePort;
     this.maxInFlight = options.maxInFlight;
+    this.maxBytesInFlight = options.maxBytesInFlight ?? Infinity;
+    this.listenerName = options.listenerName ?? "PLAINTEXT";
+    this.tls = options.tls ?? false;
+    this.peerPrincipal = options.peerPrincipal;
     this.#decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
     this.#handler = options.handler;
     this.#onError = options.onError;
@@ -77,6 +104,23 @@ export class ServerConnection {
         this.#onError(new ConnectionError(`connection ${this.id}: ${e.message}`, e), this);
       }
     });
+    const idleMs = options.idleTimeoutMs ?? 0;
+    if (idleMs > 0) {
+      // Node's socket timeout counts from the last byte read or written. Close when nothing is
+      // pending (idle), or when responses wait behind a client that stopped reading (slow
+      // client); a long-polling fetch with an empty socket buffer is left alone.
+      socket.setTimeout(idleMs, () => {
+        if (this.#slots.length === 0 || socket.writableLength > 0) {
+          this.#onError(
+            new ConnectionError(
+              `connection ${this.id}: closed after ${idleMs} ms ${this.#slots.length === 0 ? "idle" : "without the client reading"}`,
+            ),
+            this,
+          );
+          this.close();
+        }
+      });
+    }
     // Kafka brokers close on EOF too: a half-closed client cannot be relied on to read answers.
     socket.on("end", () => this.close());
     this.finished = new Promise((resolve) => {
@@ -108,6 +152,16 @@ export class ServerConnection {
     return this.#closed;
   }
 
+  /** Request bytes being handled plus response bytes waiting in the socket. */
+  get bytesInFlight(): number {
+    return this.#requestBytes + this.#socket.writableLength;
+  }
+
+  /** Changes the largest request accepted from now on (a SASL listener starts low). */
+  setMaxFrameBytes(max: number): void {
+    this.#decoder.setMaxFrameBytes(max);
+  }
+
   /** Closes the connection at once; unanswered requests are dropped (the client sees EOF). */
   close(): void {
     this.#closed = true;
@@ -117,7 +171,13 @@ export class ServerConnection {
   /** Starts handlers for buffered requests while there is room, and pauses reading when not. */
   #dispatch(): void {
     const slots = this.#slots;
-    while (!this.#closed && !this.#writeBlocked && slots.length < this.maxInFlight) {
+    // At least one request always runs, however large: the frame limit bounds it.
+    while (
+      !this.#closed &&
+      !this.#writeBlocked &&
+      slots.length < this.maxInFlight &&
+      (slots.length === 0 || this.bytesInFlight < this.maxBytesInFlight)
+    ) {
       let payload: Buffer | undefined;
       try {
         payload = this.#decoder.next();
@@ -126,9 +186,10 @@ export class ServerConnection {
         return;
       }
       if (payload === undefined) break;
-      const slot: Slot = { done: false, response: null };
+      const slot: Slot = { done: false, response: null, requestBytes: payload.length };
       slots.push(slot);
-      let pending: Promise<Buffer | null>;
+      this.#requestBytes += payload.length;
+      let pending: Promise<Buffer | readonly Buffer[] | null>;
       try {
         pending = this.#handler(payload, this);
       } catch (e) {
@@ -141,7 +202,10 @@ export class ServerConnection {
       );
     }
     if (this.#closed) return;
-    const mustPause = this.#writeBlocked || slots.length >= this.maxInFlight;
+    const mustPause =
+      this.#writeBlocked ||
+      slots.length >= this.maxInFlight ||
+      (slots.length > 0 && this.bytesInFlight >= this.maxBytesInFlight);
     if (mustPause !== this.#readPaused) {
       this.#readPaused = mustPause;
       if (mustPause) this.#socket.pause();
@@ -149,7 +213,7 @@ export class ServerConnection {
     }
   }
 
-  #complete(slot: Slot, response: Buffer | null): void {
+  #complete(slot: Slot, response: Buffer | readonly Buffer[] | null): void {
     if (this.#closed) return;
     slot.done = true;
     slot.response = response;
@@ -159,7 +223,10 @@ export class ServerConnection {
     socket.cork(); // responses ready together leave in one syscall
     for (let head = slots[0]; head !== undefined && head.done; head = slots[0]) {
       slots.shift();
-      if (head.response !== null && !socket.write(head.response)) this.#writeBlocked = true;
+      this.#requestBytes -= head.requestBytes;
+      const r = head.response;
+      if (r !== null && !(Buffer.isBuffer(r) ? socket.write(r) : writeChunks(socket, r)))
+        this.#writeBlocked = true;
     }
     socket.uncork();
     this.#dispatch();

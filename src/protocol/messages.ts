@@ -143,9 +143,22 @@ export function encodeRequest<K extends ApiKeyNumber>(
   opts: EncodeRequestOptions,
   body: Input<ApiMessages[K]["request"]>,
 ): Buffer {
+  return joinChunks(encodeRequestChunks(apiKey, apiVersion, opts, body));
+}
+
+/**
+ * encodeRequest as chunks for a vectored write: record batches of 16 KiB or more are
+ * referenced, not copied, so the caller must leave them unchanged until the frame is sent.
+ */
+export function encodeRequestChunks<K extends ApiKeyNumber>(
+  apiKey: K,
+  apiVersion: number,
+  opts: EncodeRequestOptions,
+  body: Input<ApiMessages[K]["request"]>,
+): Buffer[] {
   const codec = codecFor(apiKey, apiVersion) as ApiCodec<ApiMessages[K]["request"]>;
   return encoding(`${codec.name} v${apiVersion} request`, () => {
-    const w = new Writer(128);
+    const w = Writer.gathering(128);
     w.int32(0);
     writeRequestHeader(w, requestHeaderVersion(apiKey, apiVersion), {
       requestApiKey: apiKey,
@@ -154,9 +167,20 @@ export function encodeRequest<K extends ApiKeyNumber>(
       clientId: opts.clientId,
     });
     codec.writeRequest(w, apiVersion, body);
-    w.int32At(0, w.pos - 4);
-    return w.finish();
+    return sizedChunks(w);
   });
+}
+
+/** The chunks of a gathering writer whose first four bytes are the frame's size prefix, filled in. */
+function sizedChunks(w: Writer): Buffer[] {
+  const chunks = w.finishChunks();
+  (chunks[0] as Buffer).writeInt32BE(w.length - 4, 0);
+  return chunks;
+}
+
+/** One buffer of a frame's chunks (no copy when there is one chunk). */
+export function joinChunks(chunks: readonly Buffer[]): Buffer {
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }
 
 /** Encodes a request from a decoded header and body (the header's tagged fields kept). */
@@ -236,14 +260,23 @@ export function encodeResponse<K extends ApiKeyNumber>(
   correlationId: number,
   body: Input<ApiMessages[K]["response"]>,
 ): Buffer {
+  return joinChunks(encodeResponseChunks(apiKey, apiVersion, correlationId, body));
+}
+
+/** encodeResponse as chunks for a vectored write; large record batches are referenced, not copied. */
+export function encodeResponseChunks<K extends ApiKeyNumber>(
+  apiKey: K,
+  apiVersion: number,
+  correlationId: number,
+  body: Input<ApiMessages[K]["response"]>,
+): Buffer[] {
   const codec = codecFor(apiKey, apiVersion) as ApiCodec<object, ApiMessages[K]["response"]>;
   return encoding(`${codec.name} v${apiVersion} response`, () => {
-    const w = new Writer(128);
+    const w = Writer.gathering(128);
     w.int32(0);
     writeResponseHeader(w, responseHeaderVersion(apiKey, apiVersion), { correlationId });
     codec.writeResponse(w, apiVersion, body);
-    w.int32At(0, w.pos - 4);
-    return w.finish();
+    return sizedChunks(w);
   });
 }
 

@@ -1,23 +1,53 @@
 // Growable writer of Kafka wire primitives. One Writer builds one frame; `finish()`
-// returns a view of the bytes written, with no copy.
+// returns a view of the bytes written, with no copy. A gathering writer (for frames) keeps
+// large byte fields (record batches) as references instead of copying them, and hands the
+// frame out as a list of chunks for a vectored socket write.
 import { EncodeError } from "./errors.ts";
 
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 
+/** Byte fields at least this long are referenced, not copied, by a gathering writer. */
+export const GATHER_MIN_BYTES = 16 * 1024;
+
 export class Writer {
   buf: Buffer;
   pos = 0;
+  /** Completed chunks before buf (gathering writers only). */
+  #chunks: Buffer[] | null = null;
+  #chunkedBytes = 0;
 
   constructor(initialSize = 256) {
     this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  /** A writer whose large raw() inputs are referenced rather than copied; read it with finishChunks(). */
+  static gathering(initialSize = 256): Writer {
+    const w = new Writer(initialSize);
+    w.#chunks = [];
+    return w;
+  }
+
+  /** Bytes written in all, chunks included. */
+  get length(): number {
+    return this.#chunkedBytes + this.pos;
+  }
+
+  /**
+   * The frame as chunks, in order: views of the writer's buffers and the referenced inputs,
+   * which must not change until the chunks are written out.
+   */
+  finishChunks(): Buffer[] {
+    const tail = this.buf.subarray(0, this.pos);
+    if (this.#chunks === null || this.#chunks.length === 0) return [tail];
+    return this.pos === 0 ? [...this.#chunks] : [...this.#chunks, tail];
   }
 
   /** Makes room for n more bytes. */
   reserve(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, 256);
     while (size < need) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
@@ -128,8 +158,21 @@ export class Writer {
     return this.raw(b);
   }
 
-  /** Copies bytes in as they are. */
+  /** Copies bytes in as they are (a gathering writer references large ones instead). */
   raw(b: Uint8Array): this {
+    const chunks = this.#chunks;
+    if (chunks !== null && b.length >= GATHER_MIN_BYTES) {
+      if (this.pos > 0) {
+        chunks.push(this.buf.subarray(0, this.pos));
+        this.#chunkedBytes += this.pos;
+        // Later small writes go on in the rest of the current buffer.
+        this.buf = this.buf.subarray(this.pos);
+        this.pos = 0;
+      }
+      chunks.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+      this.#chunkedBytes += b.length;
+      return this;
+    }
     this.reserve(b.length);
     this.buf.set(b, this.pos);
     this.pos += b.length;

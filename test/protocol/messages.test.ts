@@ -7,6 +7,7 @@ import {
   decodeResponse,
   encodeApiVersionsUnsupported,
   encodeRequest,
+  encodeRequestChunks,
   encodeResponse,
   requestHeaderVersion,
   responseHeaderVersion,
@@ -180,4 +181,40 @@ test("an unknown API key is refused with UNSUPPORTED_VERSION and the correlation
     () => decodeRequest(Buffer.from([0x7f, 0x00, 0, 0, 0, 0, 0, 9])),
     (e: unknown) => e instanceof UnsupportedRequestError && e.correlationId === 9,
   );
+});
+
+test("a framed request references large record batches instead of copying them, and joins to the same bytes", () => {
+  const big = Buffer.alloc(64 * 1024, 7);
+  const small = Buffer.alloc(100, 9);
+  const body = {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 1000,
+    topicData: [
+      {
+        name: "t",
+        partitionData: [
+          { index: 0, records: big },
+          { index: 1, records: small },
+        ],
+      },
+    ],
+  };
+  for (const version of [3, 9]) {
+    const chunks = encodeRequestChunks(ApiKey.Produce, version, { correlationId: 5, clientId: "c" }, body);
+    assert.ok(chunks.includes(big), "the 64 KiB batch is one of the chunks, not a copy");
+    assert.ok(!chunks.includes(small), "a small batch is copied into the frame");
+    const joined = Buffer.concat(chunks);
+    assert.equal(joined.readInt32BE(0), joined.length - 4);
+    assert.deepEqual(
+      joined,
+      encodeRequest(ApiKey.Produce, version, { correlationId: 5, clientId: "c" }, body),
+    );
+    const decoded = decodeRequest(joined.subarray(4));
+    assert.deepEqual(
+      (decoded.body as { topicData: { partitionData: { records: Buffer }[] }[] }).topicData[0]
+        ?.partitionData[0]?.records,
+      big,
+    );
+  }
 });

@@ -10,7 +10,8 @@ import type { AddPartitionsToTxnTopicResult } from "../../protocol/generated/add
 import type { Input } from "../../protocol/codec-runtime.ts";
 import type { BrokerContext } from "../broker-context.ts";
 import type { TopicPartition } from "../txn/txn-metadata.ts";
-import { defineApi } from "./api.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
+import { defineApi, type RequestContext } from "./api.ts";
 import { fencedCode } from "./producer-fenced.ts";
 
 type TopicResults = Input<AddPartitionsToTxnTopicResult>[];
@@ -30,7 +31,7 @@ function resultsFor(
 
 /** Adds (or, verifyOnly, checks) one transaction's partitions; per-partition results. */
 async function addOne(
-  b: BrokerContext,
+  ctx: RequestContext,
   version: number,
   transactionalId: string,
   producerId: bigint,
@@ -38,7 +39,17 @@ async function addOne(
   topics: readonly AddPartitionsToTxnTopic[],
   verifyOnly: boolean,
 ): Promise<TopicResults> {
+  const b: BrokerContext = ctx.broker;
   const pid = Number(producerId);
+  if (!ctx.authorize(AclOperation.WRITE, AclResourceType.TRANSACTIONAL_ID, transactionalId))
+    return resultsFor(topics, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  // As Kafka: unauthorized topics fail, and nothing else of the request is attempted.
+  if (topics.some((t) => !ctx.authorize(AclOperation.WRITE, AclResourceType.TOPIC, t.name)))
+    return resultsFor(topics, (tp) =>
+      ctx.authorize(AclOperation.WRITE, AclResourceType.TOPIC, tp.topic)
+        ? ErrorCode.OPERATION_NOT_ATTEMPTED
+        : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    );
   if (verifyOnly) {
     return resultsFor(topics, (tp) =>
       fencedCode(
@@ -75,11 +86,10 @@ export const addPartitionsToTxn = defineApi({
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx) {
-    const b = ctx.broker;
     const v = ctx.apiVersion;
     if (v < 4) {
       const results = await addOne(
-        b,
+        ctx,
         v,
         req.v3AndBelowTransactionalId,
         req.v3AndBelowProducerId,
@@ -93,7 +103,7 @@ export const addPartitionsToTxn = defineApi({
       req.transactions.map(async (t) => ({
         transactionalId: t.transactionalId,
         topicResults: await addOne(
-          b,
+          ctx,
           v,
           t.transactionalId,
           t.producerId,

@@ -4,6 +4,7 @@
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
 import { validateTopicConfigs } from "../topic-configs.ts";
+import { AclOperation, AclResourceType, CLUSTER_RESOURCE } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 import { ResourceType } from "./resource-types.ts";
@@ -17,6 +18,21 @@ export const alterConfigs = defineApi({
     const responses = [];
     for (const r of req.resources) {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+      const mayAlter =
+        r.resourceType === ResourceType.TOPIC
+          ? ctx.authorize(AclOperation.ALTER_CONFIGS, AclResourceType.TOPIC, r.resourceName)
+          : ctx.authorize(AclOperation.ALTER_CONFIGS, AclResourceType.CLUSTER, CLUSTER_RESOURCE);
+      if (!mayAlter) {
+        responses.push({
+          ...base,
+          errorCode:
+            r.resourceType === ResourceType.TOPIC
+              ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+              : ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: null,
+        });
+        continue;
+      }
       if (r.resourceType !== ResourceType.TOPIC) {
         responses.push({
           ...base,

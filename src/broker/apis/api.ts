@@ -3,6 +3,7 @@
 import type { Input } from "../../protocol/codec-runtime.ts";
 import type { ApiKeyNumber, ApiMessages } from "../../protocol/generated/index.ts";
 import type { BrokerContext } from "../broker-context.ts";
+import type { SecuritySession } from "../security/sasl-session.ts";
 
 export interface RequestContext {
   readonly broker: BrokerContext;
@@ -11,6 +12,13 @@ export interface RequestContext {
   readonly clientId: string | null;
   /** The client's address, as Kafka reports it in group descriptions ("/127.0.0.1"). */
   readonly clientHost: string;
+  /** The connection's listener, principal and SASL state. */
+  readonly session: SecuritySession;
+  /**
+   * Whether the principal may do `operation` (AclOperation) on a resource (AclResourceType);
+   * always true when no authorizer is configured.
+   */
+  authorize(operation: number, resourceType: number, resourceName: string): boolean;
 }
 
 export type ResponseOf<K extends ApiKeyNumber> = Input<ApiMessages[K]["response"]>;

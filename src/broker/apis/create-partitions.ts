@@ -1,6 +1,7 @@
 // CreatePartitions (key 37). v1: no change. v2: flexible. v3: no change.
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
@@ -12,6 +13,14 @@ export const createPartitions = defineApi({
     const b = ctx.broker;
     const results = [];
     for (const t of req.topics) {
+      if (!ctx.authorize(AclOperation.ALTER, AclResourceType.TOPIC, t.name)) {
+        results.push({
+          name: t.name,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: `not authorized to alter topic '${t.name}'`,
+        });
+        continue;
+      }
       const bad = (t.assignments ?? []).find(
         (a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== b.meta.nodeId,
       );

@@ -6,6 +6,7 @@ import { ApiKey } from "../../protocol/generated/index.ts";
 import type { CreatableTopicResult } from "../../protocol/generated/create-topics-response.ts";
 import type { Input } from "../../protocol/codec-runtime.ts";
 import { effectiveTopicConfigs } from "../topic-configs.ts";
+import { AclOperation, AclResourceType, CLUSTER_RESOURCE } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
@@ -18,6 +19,7 @@ export const createTopics = defineApi({
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const topics: Input<CreatableTopicResult>[] = [];
+    const mayCreateAny = ctx.authorize(AclOperation.CREATE, AclResourceType.CLUSTER, CLUSTER_RESOURCE);
     for (const t of req.topics) {
       const fail = (code: number, message: string) => ({
         name: t.name,
@@ -31,6 +33,10 @@ export const createTopics = defineApi({
         topics.push(
           fail(ErrorCode.INVALID_REQUEST, `topic '${t.name}' appears more than once in the request`),
         );
+        continue;
+      }
+      if (!mayCreateAny && !ctx.authorize(AclOperation.CREATE, AclResourceType.TOPIC, t.name)) {
+        topics.push(fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `not authorized to create topic '${t.name}'`));
         continue;
       }
       let partitions = t.numPartitions === -1 ? b.config.int("num.partitions") : t.numPartitions;

@@ -3,6 +3,7 @@
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
 import { mirrorSourceOf } from "../mirror-topics.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
@@ -17,6 +18,12 @@ export const deleteRecords = defineApi({
         name: t.name,
         partitions: await Promise.all(
           t.partitions.map(async (p) => {
+            if (!ctx.authorize(AclOperation.DELETE, AclResourceType.TOPIC, t.name))
+              return {
+                partitionIndex: p.partitionIndex,
+                lowWatermark: -1n,
+                errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              };
             const partition = b.topics.partition(t.name, p.partitionIndex);
             if (partition === undefined) {
               return {

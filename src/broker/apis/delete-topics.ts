@@ -5,6 +5,7 @@ import { ApiKey } from "../../protocol/generated/index.ts";
 import type { DeletableTopicResult } from "../../protocol/generated/delete-topics-response.ts";
 import type { Input } from "../../protocol/codec-runtime.ts";
 import { ZERO_UUID } from "../../protocol/codec-runtime.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
@@ -20,6 +21,20 @@ export const deleteTopics = defineApi({
     for (const w of wanted) {
       const byId = w.name === null && w.topicId !== ZERO_UUID;
       const topic = byId ? b.topics.topicById(w.topicId) : b.topics.topic(w.name ?? "");
+      const name = topic?.name ?? w.name ?? "";
+      // Asked by id, an unauthorized topic answers as unknown: its existence is not revealed.
+      if (
+        !(byId && topic === undefined) &&
+        !ctx.authorize(AclOperation.DELETE, AclResourceType.TOPIC, name)
+      ) {
+        responses.push({
+          name: byId ? null : w.name,
+          topicId: w.topicId,
+          errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: byId ? `unknown topic id ${w.topicId}` : `not authorized to delete topic '${name}'`,
+        });
+        continue;
+      }
       if (topic === undefined) {
         responses.push({
           name: w.name,

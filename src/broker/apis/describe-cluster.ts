@@ -2,6 +2,7 @@
 // type (brokers or controllers); this node is both.
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
+import { AclOperation, AclResourceType, CLUSTER_RESOURCE } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 
 const BROKERS = 1;
@@ -13,6 +14,15 @@ export const describeCluster = defineApi({
   maxVersion: 1,
   handle(req, ctx) {
     const b = ctx.broker;
+    const adv = b.advertisedByListener.get(ctx.session.listener.name) ?? b.advertised;
+    if (!ctx.authorize(AclOperation.DESCRIBE, AclResourceType.CLUSTER, CLUSTER_RESOURCE))
+      return Promise.resolve({
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: null,
+        endpointType: req.endpointType,
+        clusterId: b.meta.clusterId,
+        controllerId: -1,
+      });
     if (ctx.apiVersion >= 1 && req.endpointType !== BROKERS && req.endpointType !== CONTROLLERS) {
       return Promise.resolve({
         errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
@@ -28,7 +38,7 @@ export const describeCluster = defineApi({
       endpointType: ctx.apiVersion >= 1 ? req.endpointType : BROKERS,
       clusterId: b.meta.clusterId,
       controllerId: b.meta.nodeId,
-      brokers: [{ brokerId: b.meta.nodeId, host: b.advertised.host, port: b.advertised.port, rack: null }],
+      brokers: [{ brokerId: b.meta.nodeId, host: adv.host, port: adv.port, rack: null }],
       clusterAuthorizedOperations: -2147483648,
     });
   },

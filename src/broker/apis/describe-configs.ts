@@ -9,6 +9,7 @@ import type { Input } from "../../protocol/codec-runtime.ts";
 import { BROKER_CONFIGS, brokerConfigDef, CONFIG_TYPE_CODE, topicConfigDef } from "../config/config-defs.ts";
 import { ConfigSource, effectiveTopicConfigs } from "../topic-configs.ts";
 import type { BrokerContext } from "../broker-context.ts";
+import { AclOperation, AclResourceType, CLUSTER_RESOURCE } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 import { ResourceType, wrongBroker } from "./resource-types.ts";
 
@@ -61,14 +62,16 @@ function brokerEntries(
   return BROKER_CONFIGS.map((def) => {
     const explicit = b.config.isExplicit(def.name);
     const source = explicit ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
-    const value = b.config.get(def.name);
+    // Passwords are never sent, as Kafka answers sensitive settings with a null value.
+    const sensitive = def.type === "password";
+    const value = sensitive ? null : b.config.get(def.name);
     return {
       name: def.name,
       value,
       readOnly: true,
       isDefault: hasIsDefault && !explicit,
       configSource: source,
-      isSensitive: false,
+      isSensitive: sensitive,
       synonyms: synonyms ? [{ name: def.name, value, source }] : [],
       configType: CONFIG_TYPE_CODE[def.type],
       documentation: null,
@@ -87,7 +90,10 @@ export const describeConfigs = defineApi({
     const results = req.resources.map((r) => {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
       let entries: Input<DescribeConfigsResourceResult>[];
+      const denied = (code: number) => ({ ...base, errorCode: code, errorMessage: null, configs: [] });
       if (r.resourceType === ResourceType.TOPIC) {
+        if (!ctx.authorize(AclOperation.DESCRIBE_CONFIGS, AclResourceType.TOPIC, r.resourceName))
+          return denied(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
         if (b.topics.topic(r.resourceName) === undefined) {
           return {
             ...base,
@@ -98,6 +104,8 @@ export const describeConfigs = defineApi({
         }
         entries = topicEntries(r.resourceName, b, synonyms, hasIsDefault);
       } else if (r.resourceType === ResourceType.BROKER) {
+        if (!ctx.authorize(AclOperation.DESCRIBE_CONFIGS, AclResourceType.CLUSTER, CLUSTER_RESOURCE))
+          return denied(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
         const wrong = wrongBroker(r.resourceName, b);
         if (wrong !== null)
           return { ...base, errorCode: wrong.code, errorMessage: wrong.message, configs: [] };

@@ -3,7 +3,9 @@
 // v5 (KIP-890 part 2: a new epoch after every transaction) is not served: clients then keep
 // their epoch across transactions, as with Kafka brokers without transaction.version 2.
 // Answered once the decision is durable and the markers were written (or are being retried).
+import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 import { fencedCode } from "./producer-fenced.ts";
 
@@ -12,6 +14,8 @@ export const endTxn = defineApi({
   minVersion: 0,
   maxVersion: 4,
   async handle(req, ctx) {
+    if (!ctx.authorize(AclOperation.WRITE, AclResourceType.TRANSACTIONAL_ID, req.transactionalId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
     const code = await ctx.broker.txns.endTxn(
       req.transactionalId,
       Number(req.producerId),

@@ -31,6 +31,7 @@ import {
 import type { BrokerContext } from "../broker-context.ts";
 import { mirrorSourceOf } from "../mirror-topics.ts";
 import type { Partition } from "../topic-manager.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
@@ -199,7 +200,17 @@ export const ferryMirrorAppend = defineApi({
     const topics = await Promise.all(
       req.topics.map(async (t) => ({
         name: t.name,
-        partitions: await Promise.all(t.partitions.map((p) => appendPartition(b, t.name, p))),
+        // Mirror topics only take FerryMirrorAppend, so WRITE on a mirror topic means exactly this.
+        partitions: ctx.authorize(AclOperation.WRITE, AclResourceType.TOPIC, t.name)
+          ? await Promise.all(t.partitions.map((p) => appendPartition(b, t.name, p)))
+          : t.partitions.map((p) => ({
+              index: p.index,
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              errorMessage: `not authorized to write to ${t.name}`,
+              logStartOffset: -1n,
+              logEndOffset: -1n,
+              highWatermark: -1n,
+            })),
       })),
     );
     return { throttleTimeMs: 0, topics };

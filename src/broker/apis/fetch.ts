@@ -21,6 +21,7 @@ import {
 import { readInt64 } from "../log/int64.ts";
 import { LEADER_EPOCH, type BrokerContext } from "../broker-context.ts";
 import type { Partition } from "../topic-manager.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
@@ -134,19 +135,27 @@ function abortedIn(
   return found.map((t) => ({ producerId: BigInt(t.producerId), firstOffset: BigInt(t.firstOffset) }));
 }
 
-function resolveWanted(req: FetchRequest, version: number, b: BrokerContext) {
+function resolveWanted(
+  req: FetchRequest,
+  version: number,
+  b: BrokerContext,
+  mayRead: (topic: string) => boolean,
+) {
   const wanted: Wanted[] = [];
   const topics: { topic: string; topicId: string }[] = [];
   req.topics.forEach((t, topicIndex) => {
     const record = version >= 13 ? b.topics.topicById(t.topicId) : b.topics.topic(t.topic);
     topics.push({ topic: record?.name ?? t.topic, topicId: t.topicId });
+    // Unauthorized topics read as absent, with Kafka's error code (asked by name, so no id leaks).
+    const denied = !mayRead(record?.name ?? t.topic);
     for (const p of t.partitions) {
       wanted.push({
         topicIndex,
         partitionIndex: p.partition,
-        partition: record === undefined ? undefined : b.topics.partition(record.name, p.partition),
-        missingCode:
-          record === undefined && version >= 13
+        partition: record === undefined || denied ? undefined : b.topics.partition(record.name, p.partition),
+        missingCode: denied
+          ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+          : record === undefined && version >= 13
             ? ErrorCode.UNKNOWN_TOPIC_ID
             : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         fetchOffset: Number(p.fetchOffset),
@@ -167,7 +176,9 @@ export const fetch = defineApi({
     if (req.sessionId !== 0) {
       return { errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
     }
-    const { wanted, topics } = resolveWanted(req, ctx.apiVersion, b);
+    const { wanted, topics } = resolveWanted(req, ctx.apiVersion, b, (topic) =>
+      ctx.authorize(AclOperation.READ, AclResourceType.TOPIC, topic),
+    );
     const readCommitted = req.isolationLevel === READ_COMMITTED;
     const deadline = b.now() + Math.max(0, req.maxWaitMs);
     const minBytes = Math.max(1, req.minBytes);

@@ -3,6 +3,7 @@
 // group (and, once transactions land, every transactional id).
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 
 const GROUP = 0;
@@ -14,7 +15,18 @@ export const findCoordinator = defineApi({
   maxVersion: 6,
   handle(req, ctx) {
     const b = ctx.broker;
-    const me = { nodeId: b.meta.nodeId, host: b.advertised.host, port: b.advertised.port };
+    const adv = b.advertisedByListener.get(ctx.session.listener.name) ?? b.advertised;
+    const me = { nodeId: b.meta.nodeId, host: adv.host, port: adv.port };
+    const mayDescribe = (key: string): boolean =>
+      ctx.authorize(
+        AclOperation.DESCRIBE,
+        req.keyType === TRANSACTION ? AclResourceType.TRANSACTIONAL_ID : AclResourceType.GROUP,
+        key,
+      );
+    const deniedCode =
+      req.keyType === TRANSACTION
+        ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        : ErrorCode.GROUP_AUTHORIZATION_FAILED;
     const validType = req.keyType === GROUP || req.keyType === TRANSACTION;
     if (ctx.apiVersion < 4) {
       if (!validType) {
@@ -26,11 +38,15 @@ export const findCoordinator = defineApi({
           port: -1,
         });
       }
+      if (!mayDescribe(req.key))
+        return Promise.resolve({ errorCode: deniedCode, errorMessage: null, nodeId: -1, host: "", port: -1 });
       return Promise.resolve({ errorCode: 0, errorMessage: null, ...me });
     }
     const coordinators = req.coordinatorKeys.map((key) =>
       validType
-        ? { key, ...me, errorCode: 0, errorMessage: null }
+        ? mayDescribe(key)
+          ? { key, ...me, errorCode: 0, errorMessage: null }
+          : { key, nodeId: -1, host: "", port: -1, errorCode: deniedCode, errorMessage: null }
         : {
             key,
             nodeId: -1,

@@ -1,11 +1,16 @@
 // Heartbeat, versions 0-4: the group coordinator does the work
 // (src/broker/groups/); see group-coordinator.ts for what each version adds.
 import { ApiKey } from "../../protocol/generated/index.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
+import { ErrorCode } from "../../protocol/error-codes.ts";
 import { defineApi } from "./api.ts";
 
 export const heartbeat = defineApi({
   key: ApiKey.Heartbeat,
   minVersion: 0,
   maxVersion: 4,
-  handle: (req, ctx) => ctx.broker.groups.heartbeat(req, ctx.apiVersion),
+  handle: (req, ctx) =>
+    ctx.authorize(AclOperation.READ, AclResourceType.GROUP, req.groupId)
+      ? ctx.broker.groups.heartbeat(req, ctx.apiVersion)
+      : Promise.resolve({ throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }),
 });

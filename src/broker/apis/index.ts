@@ -1,6 +1,7 @@
 // Every API the broker serves. This list is the single source of truth: the dispatcher
 // routes by it and ApiVersions answers from it.
 import type { AnyApiHandler } from "./api.ts";
+import { createAcls, deleteAcls, describeAcls } from "./acl-apis.ts";
 import { addOffsetsToTxn } from "./add-offsets-to-txn.ts";
 import { addPartitionsToTxn } from "./add-partitions-to-txn.ts";
 import { alterConfigs } from "./alter-configs.ts";
@@ -32,6 +33,9 @@ import { offsetDelete } from "./offset-delete.ts";
 import { offsetFetch } from "./offset-fetch.ts";
 import { offsetForLeaderEpoch } from "./offset-for-leader-epoch.ts";
 import { produce } from "./produce.ts";
+import { saslAuthenticate } from "./sasl-authenticate.ts";
+import { saslHandshake } from "./sasl-handshake.ts";
+import { alterUserScramCredentials, describeUserScramCredentials } from "./scram-credential-apis.ts";
 import { syncGroup } from "./sync-group.ts";
 import { txnOffsetCommit } from "./txn-offset-commit.ts";
 
@@ -49,6 +53,7 @@ export const API_HANDLERS: readonly AnyApiHandler[] = [
   syncGroup,
   describeGroups,
   listGroups,
+  saslHandshake,
   apiVersions,
   createTopics,
   deleteTopics,
@@ -59,14 +64,20 @@ export const API_HANDLERS: readonly AnyApiHandler[] = [
   addOffsetsToTxn,
   endTxn,
   txnOffsetCommit,
+  describeAcls,
+  createAcls,
+  deleteAcls,
   describeConfigs,
   alterConfigs,
   createPartitions,
   deleteGroups,
+  saslAuthenticate,
   incrementalAlterConfigs,
   offsetDelete,
   describeCluster,
   describeTransactions,
+  describeUserScramCredentials,
+  alterUserScramCredentials,
   listTransactions,
   // Ferry's own extensions (keys 32000+).
   ferryMirrorAppend,

@@ -4,7 +4,9 @@
 // fresh producer id at epoch 0, never handed out before by this data directory (what Kafka
 // does too, even when an idempotent producer presents its old id). With one, the transaction
 // coordinator answers (src/broker/txn/): epoch bumps, fencing, aborting an open transaction.
+import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
+import { AclOperation, AclResourceType, CLUSTER_RESOURCE } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 import { fencedCode } from "./producer-fenced.ts";
 
@@ -14,7 +16,15 @@ export const initProducerId = defineApi({
   maxVersion: 5,
   async handle(req, ctx) {
     const b = ctx.broker;
+    const refuse = (errorCode: number) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     if (req.transactionalId !== null) {
+      if (!ctx.authorize(AclOperation.WRITE, AclResourceType.TRANSACTIONAL_ID, req.transactionalId))
+        return refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       const expected =
         ctx.apiVersion >= 3 && req.producerId >= 0n
           ? { producerId: Number(req.producerId), producerEpoch: req.producerEpoch }
@@ -27,6 +37,12 @@ export const initProducerId = defineApi({
         producerEpoch: r.producerEpoch,
       };
     }
+    // Idempotence needs IDEMPOTENT_WRITE on the cluster, or WRITE on some topic (KIP-679).
+    if (
+      !ctx.authorize(AclOperation.IDEMPOTENT_WRITE, AclResourceType.CLUSTER, CLUSTER_RESOURCE) &&
+      !b.security.authorizeByResourceType(ctx.session, AclOperation.WRITE, AclResourceType.TOPIC)
+    )
+      return refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     const id = await b.meta.allocateProducerId();
     return { throttleTimeMs: 0, errorCode: 0, producerId: BigInt(id), producerEpoch: 0 };
   },

@@ -7,6 +7,7 @@ import { ApiKey } from "../../protocol/generated/index.ts";
 import type { ListOffsetsPartitionResponse } from "../../protocol/generated/list-offsets-response.ts";
 import type { Input } from "../../protocol/codec-runtime.ts";
 import { LEADER_EPOCH } from "../broker-context.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
@@ -41,6 +42,8 @@ export const listOffsets = defineApi({
               timestamp: -1n,
               offset: -1n,
             });
+            if (!ctx.authorize(AclOperation.DESCRIBE, AclResourceType.TOPIC, t.name))
+              return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
             if (partition === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             if (p.currentLeaderEpoch > LEADER_EPOCH) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);
             const log = partition.log;

@@ -2,6 +2,7 @@
 // DurationFilter (KIP-994): only transactions running at least that many ms (-1: all).
 // State names the broker does not know come back in UnknownStateFilters.
 import { ApiKey } from "../../protocol/generated/index.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 
 export const listTransactions = defineApi({
@@ -18,11 +19,16 @@ export const listTransactions = defineApi({
       throttleTimeMs: 0,
       errorCode: r.errorCode,
       unknownStateFilters: r.unknownStateFilters,
-      transactionStates: r.transactions.map((t) => ({
-        transactionalId: t.transactionalId,
-        producerId: BigInt(t.producerId),
-        transactionState: t.state,
-      })),
+      // Only the transactions the caller may describe are listed, as Kafka filters them.
+      transactionStates: r.transactions
+        .filter((t) =>
+          ctx.authorize(AclOperation.DESCRIBE, AclResourceType.TRANSACTIONAL_ID, t.transactionalId),
+        )
+        .map((t) => ({
+          transactionalId: t.transactionalId,
+          producerId: BigInt(t.producerId),
+          transactionState: t.state,
+        })),
     });
   },
 });

@@ -10,6 +10,7 @@ import { ZERO_UUID } from "../../protocol/codec-runtime.ts";
 import { LEADER_EPOCH } from "../broker-context.ts";
 import { invalidTopicName } from "../metadata/topic-names.ts";
 import type { TopicRecord } from "../metadata/metadata-store.ts";
+import { AclOperation, AclResourceType, CLUSTER_RESOURCE } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 
 /** Kafka's "authorized operations not requested" marker. */
@@ -45,17 +46,32 @@ export const metadata = defineApi({
   async handle(req, ctx) {
     const b = ctx.broker;
     const nodeId = b.meta.nodeId;
+    // Clients are told the address of the listener they came in on (Kafka's per-listener metadata).
+    const advertised = b.advertisedByListener.get(ctx.session.listener.name) ?? b.advertised;
     // v0 asks for every topic with an empty list; v1+ with null.
     const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
     const autoCreate = ctx.apiVersion < 4 || req.allowAutoTopicCreation;
     const topics: Input<MetadataResponseTopic>[] = [];
+    const mayDescribe = (name: string): boolean =>
+      ctx.authorize(AclOperation.DESCRIBE, AclResourceType.TOPIC, name);
+    const denied = (name: string | null, topicId?: string): Input<MetadataResponseTopic> => ({
+      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      name,
+      ...(topicId !== undefined ? { topicId } : {}),
+      partitions: [],
+    });
     if (all) {
-      for (const t of b.topics.topics()) topics.push(describeTopic(t, nodeId));
+      // Topics the caller may not describe are left out, as Kafka does.
+      for (const t of b.topics.topics()) if (mayDescribe(t.name)) topics.push(describeTopic(t, nodeId));
     } else {
       for (const wanted of req.topics ?? []) {
         const byId = wanted.name === null && wanted.topicId !== ZERO_UUID;
         if (byId) {
           const t = b.topics.topicById(wanted.topicId);
+          if (t !== undefined && !mayDescribe(t.name)) {
+            topics.push(denied(null, wanted.topicId));
+            continue;
+          }
           topics.push(
             t !== undefined
               ? describeTopic(t, nodeId)
@@ -73,7 +89,16 @@ export const metadata = defineApi({
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] });
           continue;
         }
-        const t = b.topics.topic(name) ?? (autoCreate ? await b.topics.autoCreate(name) : undefined);
+        if (!mayDescribe(name)) {
+          topics.push(denied(name));
+          continue;
+        }
+        // Auto-creation also needs CREATE, on the cluster or on the topic.
+        const mayCreate =
+          autoCreate &&
+          (ctx.authorize(AclOperation.CREATE, AclResourceType.CLUSTER, CLUSTER_RESOURCE) ||
+            ctx.authorize(AclOperation.CREATE, AclResourceType.TOPIC, name));
+        const t = b.topics.topic(name) ?? (mayCreate ? await b.topics.autoCreate(name) : undefined);
         topics.push(
           t !== undefined
             ? describeTopic(t, nodeId)
@@ -83,7 +108,7 @@ export const metadata = defineApi({
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId, host: b.advertised.host, port: b.advertised.port, rack: null }],
+      brokers: [{ nodeId, host: advertised.host, port: advertised.port, rack: null }],
       clusterId: b.meta.clusterId,
       controllerId: nodeId,
       topics,

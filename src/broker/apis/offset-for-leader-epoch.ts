@@ -4,6 +4,7 @@
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
 import { LEADER_EPOCH } from "../broker-context.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 
 export const offsetForLeaderEpoch = defineApi({
@@ -17,6 +18,8 @@ export const offsetForLeaderEpoch = defineApi({
       partitions: t.partitions.map((p) => {
         const partition = b.topics.partition(t.topic, p.partition);
         const base = { partition: p.partition, leaderEpoch: -1, endOffset: -1n };
+        if (!ctx.authorize(AclOperation.DESCRIBE, AclResourceType.TOPIC, t.topic))
+          return { ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
         if (partition === undefined) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
         if (p.currentLeaderEpoch > LEADER_EPOCH)
           return { ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };

@@ -23,6 +23,7 @@ import { mirrorReadOnlyMessage, mirrorSourceOf } from "../mirror-topics.ts";
 import { CONSUMER_OFFSETS } from "../topic-manager.ts";
 import type { TxnCoordinator } from "../txn/txn-coordinator.ts";
 import { TRANSACTION_STATE } from "../txn-state.ts";
+import { AclOperation, AclResourceType } from "../security/acls.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
@@ -106,11 +107,27 @@ export const produce = defineApi({
         responses: refuseAll(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${acks}`),
       };
     }
+    if (
+      req.transactionalId !== null &&
+      !ctx.authorize(AclOperation.WRITE, AclResourceType.TRANSACTIONAL_ID, req.transactionalId)
+    ) {
+      const responses = refuseAll(
+        ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        "not authorized for the transactional id",
+      );
+      return acks === 0 ? null : { responses, throttleTimeMs: 0 };
+    }
     const responses = await Promise.all(
       req.topicData.map(async (t) => ({
         name: t.name,
         partitionResponses: await Promise.all(
           t.partitionData.map(async (p): Promise<Input<PartitionProduceResponse>> => {
+            if (!ctx.authorize(AclOperation.WRITE, AclResourceType.TOPIC, t.name))
+              return failed(
+                p.index,
+                ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+                `not authorized to write to ${t.name}`,
+              );
             const partition = b.topics.partition(t.name, p.index);
             if (partition === undefined) {
               return failed(

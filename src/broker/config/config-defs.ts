@@ -31,6 +31,8 @@ export interface ConfigDef {
   readOnly?: boolean;
   /** String settings that may not be empty. */
   nonEmpty?: boolean;
+  /** May be set for one listener as `listener.name.<listener>.<name>` (lower-case listener name). */
+  perListener?: boolean;
 }
 
 const LONG_MAX = "9223372036854775807";
@@ -182,6 +184,74 @@ export const BROKER_CONFIGS: readonly ConfigDef[] = [
   { name: "log.cleaner.dedupe.buffer.size", type: "long", default: "134217728", min: 1024 },
   { name: "log.cleaner.io.buffer.load.factor", type: "double", default: "0.9", min: 0.01 },
   { name: "log.cleaner.io.max.bytes.per.second", type: "double", default: "1.7976931348623157E308", min: 1 },
+  // Listeners and security (docs/broker.md, "Security"). Empty `listeners` means one
+  // PLAINTEXT listener on --host/--port.
+  { name: "listeners", type: "list", default: "", readOnly: true },
+  { name: "advertised.listeners", type: "list", default: "", readOnly: true },
+  {
+    name: "listener.security.protocol.map",
+    type: "list",
+    default: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+    readOnly: true,
+  },
+  {
+    name: "ssl.keystore.type",
+    type: "string",
+    default: "PEM",
+    values: ["PEM"],
+    readOnly: true,
+    perListener: true,
+  },
+  { name: "ssl.keystore.location", type: "string", default: "", readOnly: true, perListener: true },
+  { name: "ssl.key.password", type: "password", default: "", readOnly: true, perListener: true },
+  {
+    name: "ssl.truststore.type",
+    type: "string",
+    default: "PEM",
+    values: ["PEM"],
+    readOnly: true,
+    perListener: true,
+  },
+  { name: "ssl.truststore.location", type: "string", default: "", readOnly: true, perListener: true },
+  {
+    name: "ssl.client.auth",
+    type: "string",
+    default: "none",
+    values: ["none", "requested", "required"],
+    readOnly: true,
+    perListener: true,
+  },
+  {
+    name: "ssl.enabled.protocols",
+    type: "list",
+    default: "TLSv1.2,TLSv1.3",
+    readOnly: true,
+    perListener: true,
+  },
+  {
+    name: "sasl.enabled.mechanisms",
+    type: "list",
+    default: "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+    readOnly: true,
+    perListener: true,
+  },
+  { name: "sasl.server.max.receive.size", type: "int", default: "524288", min: 1, readOnly: true },
+  { name: "ferry.sasl.plain.users.file", type: "string", default: "", readOnly: true, perListener: true },
+  { name: "authorizer.class.name", type: "class", default: "", readOnly: true },
+  { name: "super.users", type: "string", default: "", readOnly: true },
+  { name: "allow.everyone.if.no.acl.found", type: "boolean", default: "false", readOnly: true },
+  // Connection limits.
+  { name: "max.connections", type: "int", default: "2147483647", min: 0, readOnly: true },
+  { name: "max.connections.per.ip", type: "int", default: "2147483647", min: 0, readOnly: true },
+  { name: "connections.max.idle.ms", type: "long", default: "600000", min: 0, readOnly: true },
+  { name: "ferry.connection.max.in.flight.requests", type: "int", default: "64", min: 1, readOnly: true },
+  {
+    name: "ferry.connection.max.in.flight.bytes",
+    type: "long",
+    default: "104857600",
+    min: 1,
+    readOnly: true,
+  },
   // Broker defaults of topic settings (their synonyms), with Kafka's broker-side names.
   ...TOPIC_CONFIGS.flatMap((t): ConfigDef[] =>
     t.synonym === null
@@ -202,7 +272,12 @@ const BROKER_BY_NAME = new Map(BROKER_CONFIGS.map((d) => [d.name, d]));
 const TOPIC_BY_NAME = new Map(TOPIC_CONFIGS.map((d) => [d.name, d]));
 
 export function brokerConfigDef(name: string): ConfigDef | undefined {
-  return BROKER_BY_NAME.get(name);
+  const def = BROKER_BY_NAME.get(name);
+  if (def !== undefined) return def;
+  // Kafka's per-listener form: listener.name.<listener>.<setting>.
+  const m = /^listener\.name\.[a-z0-9_-]+\.(.+)$/.exec(name);
+  const base = m?.[1] === undefined ? undefined : BROKER_BY_NAME.get(m[1]);
+  return base?.perListener === true ? { ...base, name } : undefined;
 }
 
 export function topicConfigDef(name: string): TopicConfigDef | undefined {
