@@ -5,6 +5,7 @@
 import { connect as netConnect, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Input } from "../protocol/codec-runtime.ts";
+import { KafkaError } from "../protocol/error-codes.ts";
 import { decodeResponse, encodeRequestChunks } from "../protocol/messages.ts";
 import type { ApiKeyNumber, ApiMessages } from "../protocol/generated/index.ts";
 import { ConnectionError, RequestTimeoutError } from "./errors.ts";
@@ -107,7 +108,8 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Co
       (late) => late.destroy(),
       () => undefined,
     );
-    if (e instanceof ConnectionError) throw e;
+    // A factory's own typed errors (a TLS certificate that does not verify) pass through.
+    if (e instanceof KafkaError) throw e;
     throw new ConnectionError(`cannot connect to ${host}:${port}: ${describe(e)}`, e);
   } finally {
     clearTimeout(timer);

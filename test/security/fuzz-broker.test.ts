@@ -6,7 +6,8 @@ import { run } from "../../bench/fuzz-broker.ts";
 
 test("a broker fed 30,000 mutated client frames stays up, logs no error, and keeps serving a good client exactly", async () => {
   const m = await run({ frames: 30_000, connections: 8, seed: 7 });
-  assert.equal(m.framesWritten, 30_000);
+  // A burst written just as the broker closes that connection fails and is not counted.
+  assert.ok((m.framesWritten ?? 0) >= 29_500, `frames written: ${m.framesWritten}`);
   assert.equal(m.brokerAlive, 1, "the broker is still running");
   assert.equal(m.brokerErrorLines, 0, "hostile input is refused with warnings, never an internal error");
   assert.equal(m.goodFailures, 0, "the good client saw no failure");
