@@ -9,7 +9,16 @@ import { kcat, pythonModule, requirePeer } from "../helpers/peers.ts";
 
 const confluentKafka = pythonModule("confluent_kafka");
 import { runOk, runPython, startTestBroker, uniqueName, type TestBroker } from "../compat/broker-harness.ts";
-import { Admin, clusterOf, endOffset, readAllBatches, startTestLink, waitFor } from "./link-helpers.ts";
+import {
+  Admin,
+  clusterOf,
+  endOffset,
+  readAllBatches,
+  readRecords,
+  startTestLink,
+  waitFor,
+} from "./link-helpers.ts";
+import { listOffsets, OffsetSpec } from "../../src/client/offsets.ts";
 import { Producer } from "../../src/client/producer.ts";
 import { fetchCommittedOffsets } from "../../src/client/group-offsets.ts";
 
@@ -195,6 +204,78 @@ describe("link with real clients", () => {
         } finally {
           await link.stop();
         }
+      } finally {
+        await source.close();
+        await target.close();
+      }
+    });
+  }
+
+  for (const mode of ["mirror", "translate"] as const) {
+    test(`a confluent-kafka transactional producer's commits and aborts (${mode} mode): read_committed consumers see the same records on both sides`, async (t) => {
+      if (!(await requirePeer(t, "python3-confluent-kafka", confluentKafka))) return;
+      const topic = uniqueName(`txn-${mode}`);
+      const source = clusterOf(a.bootstrap);
+      const target = clusterOf(b.bootstrap);
+      try {
+        await new Admin(source).createTopics([{ name: topic, numPartitions: 1 }]);
+        // commit c0-c4, abort a0-a4, commit c5-c9, all on partition 0.
+        const produced = await runPython<{ errors: string[] }>(
+          "confluent_transactions.py",
+          ["commit-abort", a.bootstrap, topic],
+          60_000,
+        );
+        assert.deepEqual(produced.errors, []);
+        const link = await startTestLink({
+          name: uniqueName("txn"),
+          source: a.bootstrap,
+          target: b.bootstrap,
+          filters: { topics: topic },
+          mode,
+        });
+        try {
+          const end = await endOffset(source, topic, 0);
+          if (mode === "mirror") {
+            await waitFor(
+              "mirrored",
+              async () => (await endOffset(target, topic, 0).catch(() => -1n)) === end,
+            );
+            assert.deepEqual(await readAllBatches(target, topic, 0), await readAllBatches(source, topic, 0));
+            const [lsoSource] = await listOffsets(
+              source,
+              [{ topic, partition: 0, timestamp: OffsetSpec.LATEST }],
+              1,
+            );
+            const [lsoTarget] = await listOffsets(
+              target,
+              [{ topic, partition: 0, timestamp: OffsetSpec.LATEST }],
+              1,
+            );
+            assert.equal(lsoTarget?.offset, lsoSource?.offset, "the same last stable offset");
+          } else {
+            await waitFor(
+              "translated",
+              async () => (await endOffset(target, topic, 0).catch(() => -1n)) === 10n,
+            );
+          }
+        } finally {
+          await link.stop();
+        }
+        type Read = { values: string[]; errors: string[] };
+        const onSource = await runPython<Read>("confluent_transactions.py", ["read", a.bootstrap, topic]);
+        const onTarget = await runPython<Read>("confluent_transactions.py", ["read", b.bootstrap, topic]);
+        assert.deepEqual(onSource.errors, []);
+        assert.deepEqual(onTarget.errors, []);
+        assert.deepEqual(onSource.values, ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"]);
+        assert.deepEqual(onTarget.values, onSource.values);
+        const uncommitted = (await readRecords(target, topic, 0)).map((r) => r.value);
+        if (mode === "mirror")
+          assert.ok(uncommitted.includes("a0"), "the mirror keeps the aborted records, as the source does");
+        else
+          assert.ok(
+            !uncommitted.some((v) => v?.startsWith("a") === true),
+            "translation copies committed records only",
+          );
       } finally {
         await source.close();
         await target.close();
