@@ -34,7 +34,13 @@ export function apiBase(flag: string | undefined): string {
 export async function apiRequest<T>(base: string, path: string, method: "GET" | "POST" = "GET"): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(base + path, { method, signal: AbortSignal.timeout(10_000) });
+    // A control plane serving beyond loopback wants its bearer token.
+    const token = process.env.FERRY_API_TOKEN;
+    res = await fetch(base + path, {
+      method,
+      signal: AbortSignal.timeout(10_000),
+      ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+    });
   } catch (e) {
     const cause = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
     throw new ApiError(

@@ -23,6 +23,8 @@ export interface ControlSessionOptions {
   logLevel: LogLevel;
   host: string;
   port: number;
+  /** Bearer token for the API (needed to listen beyond loopback); default $FERRY_API_TOKEN. */
+  token?: string;
 }
 
 export const LOG_LEVELS: readonly string[] = ["debug", "info", "warn", "error"];
@@ -42,7 +44,12 @@ export async function startControlSession(options: ControlSessionOptions): Promi
   const cp = new ControlPlane({ logger, onBacklog: (link, p) => display.update(link, p) });
   let api: ApiServer;
   try {
-    api = await startApi(cp, { host: options.host, port: options.port });
+    const token = options.token ?? (process.env.FERRY_API_TOKEN || undefined);
+    api = await startApi(cp, {
+      host: options.host,
+      port: options.port,
+      ...(token === undefined ? {} : { token }),
+    });
   } catch (e) {
     await cp.stop();
     throw new Error(

@@ -53,6 +53,22 @@ const commands: Record<string, CommandEntry> = {
     summary: "print records of a topic of any cluster",
     load: async () => (await import("./commands/consume.ts")).consumeCommand,
   },
+  failover: {
+    summary: "make a link's target the primary: promote, translate group offsets, report the RPO",
+    load: async () => (await import("./commands/failover.ts")).failoverCommand,
+  },
+  failback: {
+    summary: "after a failover: keep diverged records, reverse the link so the old primary catches up",
+    load: async () => (await import("./commands/failback.ts")).failbackCommand,
+  },
+  migrate: {
+    summary: "planned move between clusters: readiness plan, progress, zero-loss cutover",
+    load: async () => (await import("./commands/migrate.ts")).migrateCommand,
+  },
+  drill: {
+    summary: "run a DR drill (dr, switchover, failback) on embedded clusters and measure RPO/RTO",
+    load: async () => (await import("./commands/drill.ts")).drillCommand,
+  },
   schema: {
     summary: "print the topology file's JSON Schema, or check files against it",
     load: async () => (await import("./commands/schema.ts")).schemaCommand,

@@ -82,7 +82,10 @@ class SaslExchange {
   }
 
   async handshake(): Promise<void> {
-    if (!this.#versions.supports(ApiKey.SaslHandshake, 1) || !this.#versions.supports(ApiKey.SaslAuthenticate)) {
+    if (
+      !this.#versions.supports(ApiKey.SaslHandshake, 1) ||
+      !this.#versions.supports(ApiKey.SaslAuthenticate)
+    ) {
       throw new SaslError(
         ErrorCode.ILLEGAL_SASL_STATE,
         this.#where,

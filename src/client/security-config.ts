@@ -100,12 +100,16 @@ export function clusterSecurityOptions(
       ...(t.verifyCertificate === undefined ? {} : { verifyCertificate: t.verifyCertificate }),
     };
     if ((options.cert === undefined) !== (options.key === undefined))
-      throw new SecurityConfigError("ssl.certificate.location", "a client certificate needs its key and vice versa");
+      throw new SecurityConfigError(
+        "ssl.certificate.location",
+        "a client certificate needs its key and vice versa",
+      );
     out.connect = tlsSocketFactory(options);
   }
   if (usesSasl) {
     const s = security.sasl;
-    if (s === undefined) throw new SecurityConfigError("sasl.mechanism", `is required with ${security.protocol}`);
+    if (s === undefined)
+      throw new SecurityConfigError("sasl.mechanism", `is required with ${security.protocol}`);
     if (s.username === "") throw new SecurityConfigError("sasl.username", "is required");
     out.authenticate = saslAuthenticator({
       mechanism: s.mechanism,
@@ -181,8 +185,10 @@ export function securityFromProperties(props: Readonly<Record<string, string>>):
       throw new SecurityConfigError("sasl.mechanism", `expected one of ${SASL_MECHANISMS.join(", ")}`);
     const username = props["sasl.username"];
     const password = props["sasl.password"];
-    if (username === undefined || username === "") throw new SecurityConfigError("sasl.username", "is required");
-    if (password === undefined || password === "") throw new SecurityConfigError("sasl.password", "is required");
+    if (username === undefined || username === "")
+      throw new SecurityConfigError("sasl.username", "is required");
+    if (password === undefined || password === "")
+      throw new SecurityConfigError("sasl.password", "is required");
     security.sasl = { mechanism: mechanism as SaslMechanism, username, password };
   }
   return security;

@@ -76,7 +76,9 @@ function connectTls(
       port: target.port,
       // SNI takes DNS names only (RFC 6066); IP addresses are still checked against IP SANs.
       ...(isIP(name) === 0 ? { servername: name } : {}),
-      checkServerIdentity: verifyHostname ? (_host, cert) => checkServerIdentity(name, cert) : () => undefined,
+      checkServerIdentity: verifyHostname
+        ? (_host, cert) => checkServerIdentity(name, cert)
+        : () => undefined,
     });
     socket.setNoDelay(true);
     const onAbort = (): void => {

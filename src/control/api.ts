@@ -1,9 +1,14 @@
 // The control plane's HTTP server (fastify): the REST API under /api, Prometheus /metrics,
-// /healthz and /readyz, and the dashboard's static files from src/web/. Loopback by default.
+// /healthz and /readyz, and the dashboard's static files from src/web/. Loopback by default;
+// listening elsewhere needs a bearer token, which every request but the static files and
+// /healthz must then carry. Secrets in the topology are shown redacted.
+import { createHash, timingSafeEqual } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { redactTopology } from "./cluster-security.ts";
 import type { ControlPlane } from "./control-plane.ts";
+import { registerFailoverRoutes } from "./failover-api.ts";
 import { controlPlaneMetricsText } from "./metrics.ts";
 import { clusterTopics, clusterView, linkDetail, linkSummary, statusView } from "./views.ts";
 
@@ -18,6 +23,28 @@ export interface ApiOptions {
   port?: number;
   /** Where the dashboard's files are (default: src/web next to this module). */
   webDir?: URL;
+  /** Bearer token every API request must carry; required unless host is a loopback address. */
+  token?: string;
+}
+
+/** The API would listen beyond loopback without a token. */
+export class ApiSecurityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ApiSecurityError";
+  }
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+// Served without the token: the dashboard's own files (it asks for the token) and liveness.
+const OPEN_PATHS = /^\/(?:$|healthz$|web\/)/;
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -39,8 +66,24 @@ function notFound(reply: FastifyReply, what: string): FastifyReply {
 export async function buildApi(
   cp: ControlPlane,
   webDir = new URL("../web/", import.meta.url),
+  security: { token?: string } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
+  const token = security.token;
+  if (token !== undefined) {
+    if (token.length < 16) throw new ApiSecurityError("the API token must be at least 16 characters");
+    const expected = digest(`Bearer ${token}`);
+    app.addHook("onRequest", async (req, reply) => {
+      if (OPEN_PATHS.test(req.url.split("?")[0] ?? "")) return;
+      const given = req.headers.authorization;
+      if (given === undefined || !timingSafeEqual(digest(given), expected)) {
+        await reply
+          .code(401)
+          .header("www-authenticate", 'Bearer realm="ferry"')
+          .send({ error: "missing or wrong bearer token (Authorization: Bearer ...)" });
+      }
+    });
+  }
   app.get("/healthz", () => ({ status: "ok" }));
   app.get("/readyz", (_req, reply) => {
     const view = statusView(cp);
@@ -58,7 +101,7 @@ export async function buildApi(
   );
   app.get("/api/status", () => statusView(cp));
   app.get("/api/topology", () => ({
-    topology: cp.topology ?? null,
+    topology: cp.topology === undefined ? null : redactTopology(cp.topology),
     appliedAt: cp.appliedAt ?? null,
     lastError: cp.lastError ?? null,
   }));
@@ -101,6 +144,7 @@ export async function buildApi(
       return linkSummary(l);
     });
   }
+  registerFailoverRoutes(app, cp);
   const files = new Set((await readdir(webDir)).filter((f) => /^[a-z0-9-]+\.(html|js|css|svg)$/.test(f)));
   const serve = async (file: string, reply: FastifyReply): Promise<FastifyReply> => {
     if (!files.has(file)) return notFound(reply, `file '${file}'`);
@@ -118,8 +162,12 @@ export async function buildApi(
 
 /** Starts the API and dashboard on host:port (default 127.0.0.1:7070; port 0 picks one). */
 export async function startApi(cp: ControlPlane, options: ApiOptions = {}): Promise<ApiServer> {
-  const app = await buildApi(cp, options.webDir);
   const host = options.host ?? "127.0.0.1";
+  if (!isLoopback(host) && options.token === undefined)
+    throw new ApiSecurityError(
+      `refusing to serve the API on ${host} without a token: set FERRY_API_TOKEN or --api-token-file, or use a loopback address`,
+    );
+  const app = await buildApi(cp, options.webDir, options.token === undefined ? {} : { token: options.token });
   await app.listen({ host, port: options.port ?? 7070 });
   const port = (app.server.address() as AddressInfo).port;
   const shown = host.includes(":") ? `[${host}]` : host;

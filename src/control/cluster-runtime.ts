@@ -1,9 +1,10 @@
 // One cluster of the topology as the control plane runs it: an embedded broker it started, or
 // an external cluster it only connects to; either way a client for the API and a health probe.
 import { Admin } from "../client/admin.ts";
-import { Cluster } from "../client/cluster.ts";
+import { Cluster, type ClusterOptions } from "../client/cluster.ts";
 import { startBroker, type RunningBroker } from "../broker/broker.ts";
 import type { Logger } from "../util/logger.ts";
+import { clusterClientOptions } from "./cluster-security.ts";
 import type { ClusterSpec } from "./topology-schema.ts";
 
 export type ClusterState = "starting" | "up" | "down" | "stopped";
@@ -14,6 +15,8 @@ export class ClusterRuntime {
   readonly broker: RunningBroker | undefined;
   readonly bootstrap: string;
   readonly client: Cluster;
+  /** TLS/SASL hooks from the spec, for every client of this cluster (links included). */
+  readonly clientOptions: Partial<ClusterOptions>;
   state: ClusterState = "starting";
   clusterId: string | undefined;
   error: string | undefined;
@@ -25,7 +28,9 @@ export class ClusterRuntime {
     this.spec = spec;
     this.broker = broker;
     this.bootstrap = bootstrap;
+    this.clientOptions = clusterClientOptions(name, spec);
     this.client = new Cluster({
+      ...this.clientOptions,
       bootstrap,
       clientId: "ferry-control",
       retries: 1,

@@ -43,6 +43,11 @@ export class ControlPlane {
     this.#timers.push(sample, probe);
   }
 
+  /** The control plane's logger (routes that start links log through it). */
+  get logger(): Logger {
+    return this.#options.logger;
+  }
+
   /** Moves to `next`; calls are serialised. Resolves once clusters run and links have tried to start. */
   apply(next: Topology): Promise<ApplyOutcome> {
     const run = this.#queue.then(() => this.#apply(next));
@@ -108,7 +113,13 @@ export class ControlPlane {
     for (const name of toStart) {
       const spec = next.links[name];
       if (spec === undefined) continue;
-      const runtime = new LinkRuntime(name, spec, (c) => this.#bootstrapOf(c), log.child({ link: name }));
+      const runtime = new LinkRuntime(
+        name,
+        spec,
+        (c) => this.#bootstrapOf(c),
+        log.child({ link: name }),
+        (c) => this.clusters.get(c)?.clientOptions ?? {},
+      );
       this.links.set(name, runtime);
       starting.push(runtime.started);
     }

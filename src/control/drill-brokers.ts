@@ -64,7 +64,11 @@ export async function spawnDrillBroker(
   dataDir: string,
   settings: Record<string, string> = {},
 ): Promise<DrillBroker> {
-  const all = { "group.initial.rebalance.delay.ms": "0", ...settings };
+  const all = {
+    "group.initial.rebalance.delay.ms": "0",
+    "group.min.session.timeout.ms": "1000",
+    ...settings,
+  };
   let current: Started | undefined = await startProcess(dataDir, 0, all);
   const port = current.port;
   const clusterId = current.clusterId;

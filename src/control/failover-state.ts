@@ -122,7 +122,11 @@ export async function replicatedPositions(
       ? []
       : await listOffsets(
           target,
-          mirrors.map((p) => ({ topic: p.targetTopic, partition: p.partition, timestamp: OffsetSpec.LATEST })),
+          mirrors.map((p) => ({
+            topic: p.targetTopic,
+            partition: p.partition,
+            timestamp: OffsetSpec.LATEST,
+          })),
         );
   const endOf = new Map<string, number>();
   mirrors.forEach((p, i) => endOf.set(`${p.targetTopic}/${p.partition}`, Number(ends[i]?.offset ?? 0n)));

@@ -168,7 +168,14 @@ export async function failover(options: FailoverOptions): Promise<FailoverReport
           `\`ferry failback ${options.link}\` reverses it`,
       );
     }
-    const parts = await linkPartitions(target, admin, store, reg, options.topics, await isFerryBroker(target));
+    const parts = await linkPartitions(
+      target,
+      admin,
+      store,
+      reg,
+      options.topics,
+      await isFerryBroker(target),
+    );
     if (options.source !== undefined) {
       source = await reachable(options.source, options.sourceTimeoutMs ?? 3_000, options.client);
       if (source !== undefined && source.clusterId !== reg.sourceClusterId) {
@@ -185,7 +192,14 @@ export async function failover(options: FailoverOptions): Promise<FailoverReport
     let waitedMs = 0;
     if (source !== undefined && options.force !== true) {
       const waitStart = Date.now();
-      await waitForLagZero(source.cluster, target, store, options.link, parts, options.waitTimeoutMs ?? 60_000);
+      await waitForLagZero(
+        source.cluster,
+        target,
+        store,
+        options.link,
+        parts,
+        options.waitTimeoutMs ?? 60_000,
+      );
       waitedMs = Date.now() - waitStart;
     }
     await options.stopLink?.();
@@ -201,6 +215,7 @@ export async function failover(options: FailoverOptions): Promise<FailoverReport
       parts,
       positions,
       options.groups,
+      options.force === true ? 0 : (options.waitTimeoutMs ?? 60_000),
     );
     const marker: FailoverMarker = {
       link: options.link,
@@ -276,7 +291,9 @@ async function measureRpo(
     let age: number | null = missing === null ? null : 0;
     if (source !== undefined && missing !== null && missing > 0 && sourceEnd !== null) {
       // The first fetch from the divergence point holds the oldest record not replicated.
-      const first = await readRange(source, p.sourceTopic, p.partition, pos.source, sourceEnd).catch(() => []);
+      const first = await readRange(source, p.sourceTopic, p.partition, pos.source, sourceEnd).catch(
+        () => [],
+      );
       const oldest = first.reduce((t, r) => Math.min(t, r.timestamp), Infinity);
       age = Number.isFinite(oldest) ? Math.max(0, now - oldest) : null;
     }
@@ -316,6 +333,7 @@ async function translateGroups(
   parts: readonly LinkPartition[],
   positions: readonly ReplicatedPosition[],
   match: ((group: string) => boolean) | undefined,
+  idleWaitMs: number,
 ): Promise<GroupFailover[]> {
   const bySource = new Map<string, number>();
   parts.forEach((p, i) => bySource.set(`${p.sourceTopic}/${p.partition}`, i));
@@ -323,7 +341,9 @@ async function translateGroups(
   if (targetTopics.length === 0) return [];
   // Groups the link synced: those with offsets for its topics on the target, plus the filter's on the source.
   const candidates = new Set<string>();
-  const targetGroups = (await admin.listGroups()).filter((g) => g.protocolType === "consumer" || g.protocolType === "");
+  const targetGroups = (await admin.listGroups()).filter(
+    (g) => g.protocolType === "consumer" || g.protocolType === "",
+  );
   for (const g of targetGroups) {
     if (match !== undefined && !match(g.groupId)) continue;
     const offsets = await fetchCommittedOffsets(target, g.groupId, targetTopics);
@@ -342,18 +362,35 @@ async function translateGroups(
     const before = new Map<string, number>();
     for (const c of await fetchCommittedOffsets(target, group, targetTopics))
       before.set(`${c.topic}/${c.partition}`, Number(c.offset));
-    const result: GroupFailover = { group, from: source === undefined ? "last-sync" : "source", partitions: [] };
+    const result: GroupFailover = {
+      group,
+      from: source === undefined ? "last-sync" : "source",
+      partitions: [],
+    };
     const state = sourceStates.get(group);
     if (state !== undefined) result.sourceState = state;
     out.push(result);
     if (source === undefined) {
       for (const p of parts) {
         const b = before.get(`${p.targetTopic}/${p.partition}`) ?? -1;
-        if (b >= 0) result.partitions.push({ topic: p.targetTopic, partition: p.partition, sourceOffset: null, before: b, after: b });
+        if (b >= 0)
+          result.partitions.push({
+            topic: p.targetTopic,
+            partition: p.partition,
+            sourceOffset: null,
+            before: b,
+            after: b,
+          });
       }
       continue;
     }
-    const [description] = await admin.describeGroups([group]);
+    // A planned failover waits for members left on the target (a restarted old primary keeps them until their session ends).
+    const idleBy = Date.now() + idleWaitMs;
+    let [description] = await admin.describeGroups([group]);
+    while (!IDLE.has(description?.state ?? "") && Date.now() < idleBy) {
+      await new Promise((r) => setTimeout(r, 200));
+      [description] = await admin.describeGroups([group]);
+    }
     if (!IDLE.has(description?.state ?? "")) {
       result.skipped = `the group has members on the target (${description?.state ?? "?"}); its offsets were left alone`;
       continue;
@@ -379,7 +416,13 @@ async function translateGroups(
         after: t,
       });
       // The source's committed offset is the truth at a failover, even where the target is ahead (an older era).
-      if (b !== t) toCommit.push({ topic: p.targetTopic, partition: p.partition, offset: BigInt(t), metadata: c.metadata });
+      if (b !== t)
+        toCommit.push({
+          topic: p.targetTopic,
+          partition: p.partition,
+          offset: BigInt(t),
+          metadata: c.metadata,
+        });
     }
     if (toCommit.length > 0) await admin.alterOffsets(group, toCommit);
   }

@@ -1,6 +1,7 @@
 // One link of the topology as the control plane runs it: starts the Link (retrying while a
 // cluster is unreachable), applies filter and pause changes live, and keeps its history and
 // backlog progress.
+import type { ClusterOptions } from "../client/cluster.ts";
 import { Link } from "../link/link.ts";
 import { linkStatus, type LinkStatus } from "../link/link-status.ts";
 import type { Logger } from "../util/logger.ts";
@@ -12,6 +13,9 @@ export type LinkRunState = "starting" | "running" | "down" | "stopped";
 
 /** Resolves a cluster name to its bootstrap servers at the time the link (re)starts. */
 export type BootstrapOf = (cluster: string) => string;
+
+/** A cluster's client settings (TLS/SASL hooks) at the time the link (re)starts. */
+export type ClientOptionsOf = (cluster: string) => Partial<ClusterOptions>;
 
 const RETRY_MS = 2_000;
 
@@ -34,7 +38,16 @@ export class LinkRuntime {
   #started: () => void = () => undefined;
   readonly started: Promise<void>;
 
-  constructor(name: string, spec: LinkSpec, bootstrapOf: BootstrapOf, logger: Logger) {
+  readonly #clientOptionsOf: ClientOptionsOf;
+
+  constructor(
+    name: string,
+    spec: LinkSpec,
+    bootstrapOf: BootstrapOf,
+    logger: Logger,
+    clientOptionsOf: ClientOptionsOf = () => ({}),
+  ) {
+    this.#clientOptionsOf = clientOptionsOf;
     this.name = name;
     this.spec = spec;
     this.userPaused = spec.paused;
@@ -56,6 +69,9 @@ export class LinkRuntime {
           filters: { topics: spec.topics, exclude: spec.exclude, groups: spec.groups },
           prefix: spec.prefix,
           mode: spec.mode,
+          sourceClient: this.#clientOptionsOf(spec.source),
+          targetClient: this.#clientOptionsOf(spec.target),
+          ...(spec.acls === undefined ? {} : { acls: spec.acls }),
           tuning: {
             topicsIntervalMs: spec.intervals.topicsMs,
             groupsIntervalMs: spec.intervals.groupsMs,

@@ -19,26 +19,46 @@ const site: Record<string, Shape> = {
 
 const tls: ObjectShape = {
   kind: "object",
-  description: "TLS to the cluster. Accepted now; used once Ferry's TLS support lands.",
+  description: "TLS 1.2+ to the cluster; the certificate and the broker's name are verified.",
   properties: {
     enabled: { kind: "boolean", default: true },
-    ca: { kind: "string", description: "PEM file of trusted certificate authorities." },
+    ca: {
+      kind: "string",
+      description: "PEM file of trusted certificate authorities (relative to this file).",
+    },
     cert: { kind: "string", description: "PEM file of the client certificate (mutual TLS)." },
     key: { kind: "string", description: "PEM file of the client key (mutual TLS)." },
+    keyPassword: {
+      kind: "string",
+      description: "Passphrase of an encrypted key: ${env:NAME} or ${file:PATH}.",
+    },
     serverName: { kind: "string", description: "Name to verify the broker certificate against." },
-    insecureSkipVerify: { kind: "boolean", default: false },
+    verifyHostname: {
+      kind: "boolean",
+      default: true,
+      description: "Check the broker certificate names the broker (ssl.endpoint.identification.algorithm).",
+    },
+    insecureSkipVerify: {
+      kind: "boolean",
+      default: false,
+      description: "Trust any certificate (tests only).",
+    },
   },
 };
 
 const sasl: ObjectShape = {
   kind: "object",
-  description: "SASL authentication. Accepted now; used once Ferry's SASL support lands.",
-  required: ["mechanism"],
+  description: "SASL authentication (over TLS when a tls block is present: SASL_SSL).",
+  required: ["mechanism", "username"],
   properties: {
-    mechanism: { kind: "string", enum: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] },
+    mechanism: { kind: "string", enum: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] },
     username: { kind: "string" },
-    password: { kind: "string", description: "The password, or use passwordEnv." },
+    password: {
+      kind: "string",
+      description: "${env:NAME} or ${file:PATH} (preferred), or the password itself; never shown by the API.",
+    },
     passwordEnv: { kind: "string", description: "Environment variable holding the password." },
+    passwordFile: { kind: "string", description: "File holding the password (relative to this file)." },
   },
 };
 
@@ -147,6 +167,19 @@ const link: ObjectShape = {
       description: "The link is reported unhealthy while its RPO exceeds this many milliseconds.",
     },
     paused: { kind: "boolean", default: false, description: "Start the link paused." },
+    acls: {
+      kind: "object",
+      description: "ACL sync: copy the source's ACLs on the link's topics and groups to the target.",
+      properties: {
+        sync: { kind: "boolean", default: false },
+        principals: {
+          kind: "string",
+          regex: true,
+          default: "",
+          description: "Only ACLs of these principals (whole-name regex, e.g. User:app-.*); empty: all.",
+        },
+      },
+    },
     policies: { kind: "array", items: policy },
   },
 };
@@ -213,8 +246,23 @@ export interface EmbeddedClusterSpec extends SiteLabels {
 export interface ExternalClusterSpec extends SiteLabels {
   type: "external";
   bootstrap: string[];
-  tls?: Record<string, string | boolean>;
-  sasl?: Record<string, string>;
+  tls?: {
+    enabled: boolean;
+    ca?: string;
+    cert?: string;
+    key?: string;
+    keyPassword?: string;
+    serverName?: string;
+    verifyHostname: boolean;
+    insecureSkipVerify: boolean;
+  };
+  sasl?: {
+    mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+    username: string;
+    password?: string;
+    passwordEnv?: string;
+    passwordFile?: string;
+  };
 }
 
 export type ClusterSpec = EmbeddedClusterSpec | ExternalClusterSpec;
@@ -237,6 +285,8 @@ export interface LinkSpec {
   intervals: { topicsMs: number; groupsMs: number; configsMs: number; checkpointMs: number };
   maxRpoMs: number;
   paused: boolean;
+  /** Filled with defaults when the file is read. */
+  acls?: { sync: boolean; principals: string };
   policies: TopicPolicy[];
 }
 

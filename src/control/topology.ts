@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument, type Node } from "yaml";
 import { validateNode, type SchemaIssue, type ValidationContext } from "./schema-shapes.ts";
-import { TOPOLOGY_SHAPE, type Topology } from "./topology-schema.ts";
+import { TOPOLOGY_SHAPE, type ExternalClusterSpec, type Topology } from "./topology-schema.ts";
 
 /** A topology file that cannot be used; `issues` lists every problem found. */
 export class TopologyError extends Error {
@@ -48,10 +48,30 @@ export function parseTopology(text: string, file: string, baseDir: string): Topo
   const topology = value as Topology;
   for (const spec of Object.values(topology.clusters)) {
     if (spec.type === "embedded") spec.dataDir = resolve(baseDir, spec.dataDir);
+    else resolveSecurityPaths(spec, baseDir);
   }
   checkReferences(topology, ctx, root);
   if (ctx.issues.length > 0) throw new TopologyError(ctx.issues);
   return topology;
+}
+
+/** Makes the tls/sasl blocks' file paths (and ${file:PATH} secrets) absolute, against the file's folder. */
+function resolveSecurityPaths(spec: ExternalClusterSpec, baseDir: string): void {
+  const file = (text: string): string =>
+    text.replace(/^\$\{file:([^}]+)\}$/, (_m, path: string) => `\${file:${resolve(baseDir, path)}}`);
+  const tls = spec.tls;
+  if (tls !== undefined) {
+    for (const key of ["ca", "cert", "key"] as const) {
+      const v = tls[key];
+      if (v !== undefined) tls[key] = resolve(baseDir, v);
+    }
+    if (tls.keyPassword !== undefined) tls.keyPassword = file(tls.keyPassword);
+  }
+  const sasl = spec.sasl;
+  if (sasl !== undefined) {
+    if (sasl.passwordFile !== undefined) sasl.passwordFile = resolve(baseDir, sasl.passwordFile);
+    if (sasl.password !== undefined) sasl.password = file(sasl.password);
+  }
 }
 
 /** The YAML node at a property path (for positions of cross-entry errors). */

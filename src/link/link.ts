@@ -8,6 +8,7 @@ import { IsolationLevel } from "../client/consumer.ts";
 import { listOffsets, OffsetSpec } from "../client/offsets.ts";
 import { sleep } from "../client/retry.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
+import { AclSync, type AclSyncOptions } from "./acl-sync.ts";
 import { flushCheckpoints } from "./checkpoints.ts";
 import { runFetchLoop } from "./fetch-loop.ts";
 import { syncGroups, type GroupSyncStatus } from "./group-sync.ts";
@@ -41,9 +42,11 @@ export interface LinkOptions {
   mode?: ModeChoice;
   tuning?: Partial<LinkTuning>;
   logger?: Logger;
-  /** Extra client settings (TLS/SASL socket factories later). */
+  /** Extra client settings, e.g. TLS/SASL hooks from client/security-config.ts. */
   sourceClient?: Partial<ClusterOptions>;
   targetClient?: Partial<ClusterOptions>;
+  /** ACL sync of the link's topics and groups (default off). */
+  acls?: AclSyncOptions;
 }
 
 /** A link option that cannot work, named by its field. */
@@ -70,6 +73,8 @@ export class Link {
   readonly #background: Promise<void>[] = [];
   readonly #mirrorWriter: MirrorWriter;
   readonly #loopGuard: LoopGuard;
+  /** Set when ACL sync is on. */
+  aclSync: AclSync | undefined;
   #wakeTopics: (() => void) | undefined;
   #stopped: Promise<void> | undefined;
 
@@ -98,6 +103,15 @@ export class Link {
       throw new LinkConfigError("prefix", `'${prefix}' may hold only letters, digits, '.', '_' and '-'`);
     }
     const filter = new TopicFilter(options.filters);
+    let aclSync: AclSync | undefined;
+    try {
+      aclSync = options.acls?.sync === true ? new AclSync(options.acls) : undefined;
+    } catch (e) {
+      throw new LinkConfigError(
+        "acls.principals",
+        `not a valid regular expression (${(e as Error).message})`,
+      );
+    }
     const logger = (options.logger ?? createLogger()).child({ link: options.name });
     const source = new Cluster({
       clientId: `ferry-link-${options.name}`,
@@ -167,6 +181,7 @@ export class Link {
         paused: false,
       };
       const link = new Link(ctx, abort, mode, targetIsFerry, loopGuard);
+      link.aclSync = aclSync;
       await link.#syncTopicsOnce();
       link.#startBackground();
       logger.info("link started", {
@@ -293,6 +308,14 @@ export class Link {
         () => ctx.tuning.checkpointIntervalMs,
         () => flushCheckpoints(ctx),
       ),
+      ...(this.aclSync === undefined
+        ? []
+        : [
+            every(
+              () => ctx.tuning.configsIntervalMs,
+              () => this.aclSync?.run(ctx) ?? Promise.resolve(),
+            ),
+          ]),
       every(
         () => PAUSED_END_REFRESH_MS,
         () => this.#refreshPausedEnds(),

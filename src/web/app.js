@@ -11,8 +11,20 @@ const cards = new Map(); // link -> elements
 let selected = null;
 let lastStatus = null;
 
-async function getJson(path, init) {
-  const res = await fetch(path, init);
+// A control plane listening beyond loopback wants a bearer token. Open the dashboard once as
+// /#token=TOKEN: the token moves to sessionStorage (this tab only) and leaves the address bar.
+const TOKEN_KEY = "ferry-api-token";
+const fromHash = /^#token=(.+)$/.exec(window.location.hash);
+if (fromHash) {
+  window.sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(fromHash[1]));
+  window.history.replaceState(null, "", window.location.pathname + window.location.search);
+}
+
+async function getJson(path, init = {}) {
+  const token = window.sessionStorage.getItem(TOKEN_KEY);
+  const headers = token ? { ...init.headers, authorization: `Bearer ${token}` } : init.headers;
+  const res = await fetch(path, { ...init, headers });
+  if (res.status === 401) throw new Error(`${path}: HTTP 401 (open the dashboard as /#token=YOUR_TOKEN)`);
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
   return res.json();
 }

@@ -36,7 +36,11 @@ describe("client TLS and SASL", { skip: opensslMissing() }, () => {
     assert.ok(!log.includes(PASSWORD) && !log.includes(WRONG), "the broker log holds no password");
   });
 
-  function cluster(listener: "SSL" | "SASL_SSL", security: ClientSecurity, extra: Partial<ClusterOptions> = {}) {
+  function cluster(
+    listener: "SSL" | "SASL_SSL",
+    security: ClientSecurity,
+    extra: Partial<ClusterOptions> = {},
+  ) {
     return new Cluster({
       bootstrap: sb.address(listener),
       retries: 2,
@@ -72,7 +76,10 @@ describe("client TLS and SASL", { skip: opensslMissing() }, () => {
   });
 
   test("hostname verification is on by default: a certificate for other names is refused", async () => {
-    const c = cluster("SSL", { protocol: "SSL", tls: { caFile: sb.certs.caCert, serverName: "kafka.example.com" } });
+    const c = cluster("SSL", {
+      protocol: "SSL",
+      tls: { caFile: sb.certs.caCert, serverName: "kafka.example.com" },
+    });
     try {
       await assert.rejects(new Admin(c).describeCluster(), (e: unknown) => {
         assert.ok(e instanceof TlsError, String(e));
@@ -103,7 +110,7 @@ describe("client TLS and SASL", { skip: opensslMissing() }, () => {
       const producer = new Producer(c);
       try {
         const topic = `sec-${mechanism.toLowerCase()}`;
-        await new Admin(c).createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+        await new Admin(c).createTopics([{ name: topic, numPartitions: 1, replicationFactor: 1 }]);
         const [r] = await producer.send(topic, [{ key: null, value: Buffer.from("v") }]);
         assert.equal(r?.baseOffset, 0n);
       } finally {
@@ -159,7 +166,10 @@ describe("client TLS and SASL", { skip: opensslMissing() }, () => {
       ["${env:FERRY_TEST_PW}", { FERRY_TEST_PW: PASSWORD }],
     ] as const) {
       write(password);
-      const c = new Cluster({ bootstrap: sb.address("SASL_SSL"), ...clusterOptionsFromConfigFile(config, env) });
+      const c = new Cluster({
+        bootstrap: sb.address("SASL_SSL"),
+        ...clusterOptionsFromConfigFile(config, env),
+      });
       try {
         await new Admin(c).describeCluster();
       } finally {
@@ -167,7 +177,10 @@ describe("client TLS and SASL", { skip: opensslMissing() }, () => {
       }
     }
     write("${env:FERRY_TEST_UNSET}");
-    assert.throws(() => clusterOptionsFromConfigFile(config, {}), /sasl\.password: environment variable FERRY_TEST_UNSET is not set/);
+    assert.throws(
+      () => clusterOptionsFromConfigFile(config, {}),
+      /sasl\.password: environment variable FERRY_TEST_UNSET is not set/,
+    );
   });
 });
 
@@ -181,7 +194,9 @@ describe("SCRAM client", () => {
       const serverFinal = server.evaluate(client.final(serverFirst));
       assert.equal(server.user, "al=ce,x");
       client.verify(serverFinal);
-      const forged = Buffer.from(`v=${Buffer.alloc(mechanism === "SCRAM-SHA-256" ? 32 : 64).toString("base64")}`);
+      const forged = Buffer.from(
+        `v=${Buffer.alloc(mechanism === "SCRAM-SHA-256" ? 32 : 64).toString("base64")}`,
+      );
       assert.throws(() => client.verify(forged), /server signature does not verify/);
     });
   }

@@ -63,8 +63,11 @@ test("a valid topology parses with defaults filled in and data dirs resolved aga
     intervals: { topicsMs: 2000, groupsMs: 5000, configsMs: 30000, checkpointMs: 1000 },
     maxRpoMs: 60000,
     paused: false,
+    acls: { sync: false, principals: "" },
     policies: [{ topics: "payments", priority: "critical", maxRpoMs: 5000, sync: "async" }],
   });
+  // tls/sasl file paths resolve against the file's folder too.
+  assert.equal(core?.type === "external" ? core.tls?.ca : undefined, "/srv/ca.pem");
 });
 
 test("a comma-separated bootstrap string becomes a list", () => {

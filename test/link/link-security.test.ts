@@ -2,6 +2,8 @@
 // SCRAM-SHA-256 on the target): records are mirrored and group offsets synced, and neither the
 // link's log nor its HTTP status and metrics hold a password.
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Admin } from "../../src/client/admin.ts";
 import { Cluster } from "../../src/client/cluster.ts";
@@ -14,6 +16,7 @@ import { createLogger } from "../../src/util/logger.ts";
 import { opensslMissing } from "../security/certs.ts";
 import { startSecureBroker, type SecureBroker } from "../security/secure-broker.ts";
 import { readRecords, startTestLink, waitFor } from "./link-helpers.ts";
+import { spawnLink } from "./link-process.ts";
 
 const SOURCE_PW = "link-source-Pw-3b8e61";
 const TARGET_PW = "link-target-Pw-a90c27";
@@ -133,5 +136,59 @@ describe("a link between two SASL_SSL Ferry brokers", { skip: opensslMissing() }
         return true;
       },
     );
+  });
+
+  test("ferry link --source-config/--target-config with Kafka property names copies over SASL_SSL", async () => {
+    const dir = source.certs.dir;
+    const config = (name: string, mechanism: string, password: string): string => {
+      const file = join(dir, `${name}.properties`);
+      writeFileSync(
+        file,
+        [
+          "security.protocol=SASL_SSL",
+          "ssl.ca.location=ferry-test-ca.pem",
+          `sasl.mechanism=${mechanism}`,
+          "sasl.username=linker",
+          `sasl.password=${password}`,
+        ].join("\n"),
+      );
+      return file;
+    };
+    writeFileSync(join(dir, "target-pw.txt"), `${TARGET_PW}\n`, { mode: 0o600 });
+    process.env.FERRY_LINK_CLI_PW = SOURCE_PW;
+    const proc = await spawnLink([
+      "--name",
+      "secure-cli",
+      "--source",
+      source.address("SASL_SSL"),
+      "--source-config",
+      config("cli-source", "SCRAM-SHA-512", "${env:FERRY_LINK_CLI_PW}"),
+      "--target",
+      target.address("SASL_SSL"),
+      "--target-config",
+      config("cli-target", "SCRAM-SHA-256", "${file:target-pw.txt}"),
+      "--topics",
+      "cli-topic",
+      "--prefix",
+      "cli.",
+    ]).finally(() => delete process.env.FERRY_LINK_CLI_PW);
+    try {
+      await new Admin(sourceClient).createTopics([
+        { name: "cli-topic", numPartitions: 1, replicationFactor: 1 },
+      ]);
+      const producer = new Producer(sourceClient);
+      await producer.send("cli-topic", [{ key: null, value: Buffer.from("x") }]);
+      await producer.close();
+      await waitFor("cli.cli-topic mirrored", async () => {
+        const got = await readRecords(targetClient, "cli.cli-topic", 0).catch(() => []);
+        return got.length === 1;
+      });
+      const status = await fetch(`${proc.url}/status`).then((r) => r.text());
+      for (const pw of [SOURCE_PW, TARGET_PW]) {
+        assert.ok(!status.includes(pw) && !proc.output().includes(pw), "no password in output or /status");
+      }
+    } finally {
+      assert.equal(await proc.stop(), 0, proc.output());
+    }
   });
 });

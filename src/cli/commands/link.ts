@@ -1,5 +1,7 @@
 // `ferry link`: runs one replication link in the foreground until SIGTERM/SIGINT.
 import { parseArgs } from "node:util";
+import type { ClusterOptions } from "../../client/cluster.ts";
+import { clusterOptionsFromConfigFile, SecurityConfigError } from "../../client/security-config.ts";
 import { serveLinkHttp } from "../../link/link-http.ts";
 import { Link, LinkConfigError } from "../../link/link.ts";
 import type { ModeChoice } from "../../link/topic-sync.ts";
@@ -23,6 +25,13 @@ Options:
   --groups REGEX         consumer groups whose offsets are synced (default none)
   --prefix STR           prefix for target topic names (default: same names)
   --mode MODE            auto (default), mirror (Ferry targets only) or translate
+  --source-config FILE   client settings for the source, Kafka property names:
+                         security.protocol, ssl.ca.location, ssl.certificate.location,
+                         ssl.key.location, ssl.key.password, sasl.mechanism, sasl.username,
+                         sasl.password (secrets may be \${env:NAME} or \${file:PATH})
+  --target-config FILE   the same for the target
+  --sync-acls            copy ACLs of the link's topics and groups to the target (off by default)
+  --acl-principals REGEX only ACLs of these principals (whole match, e.g. 'User:app-.*')
   --http PORT            serve GET /status, GET /metrics, GET|PUT /filters, POST /pause|/resume
   --http-host HOST       interface for --http (default 127.0.0.1)
   --topics-interval-ms N how often source topics are listed (default 2000)
@@ -45,6 +54,10 @@ export const linkCommand: Command = {
           groups: { type: "string" },
           prefix: { type: "string" },
           mode: { type: "string" },
+          "source-config": { type: "string" },
+          "target-config": { type: "string" },
+          "sync-acls": { type: "boolean" },
+          "acl-principals": { type: "string" },
           http: { type: "string" },
           "http-host": { type: "string" },
           "topics-interval-ms": { type: "string" },
@@ -86,6 +99,17 @@ export const linkCommand: Command = {
     if (typeof topicsMs === "string") return fail("--topics-interval-ms", topicsMs);
     const groupsMs = int("--groups-interval-ms", v["groups-interval-ms"]);
     if (typeof groupsMs === "string") return fail("--groups-interval-ms", groupsMs);
+    const clients: { sourceClient?: Partial<ClusterOptions>; targetClient?: Partial<ClusterOptions> } = {};
+    for (const side of ["source", "target"] as const) {
+      const file = v[`${side}-config`];
+      if (file === undefined) continue;
+      try {
+        clients[`${side}Client`] = clusterOptionsFromConfigFile(file);
+      } catch (e) {
+        if (e instanceof SecurityConfigError) return fail(`--${side}-config ${file}`, e.message);
+        throw e;
+      }
+    }
     const logger = createLogger({ level: level as LogLevel });
     let link: Link;
     try {
@@ -100,6 +124,15 @@ export const linkCommand: Command = {
         },
         ...(v.prefix === undefined ? {} : { prefix: v.prefix }),
         mode: mode as ModeChoice,
+        ...clients,
+        ...(v["sync-acls"] === true
+          ? {
+              acls: {
+                sync: true,
+                ...(v["acl-principals"] === undefined ? {} : { principals: v["acl-principals"] }),
+              },
+            }
+          : {}),
         tuning: {
           ...(topicsMs === undefined ? {} : { topicsIntervalMs: topicsMs }),
           ...(groupsMs === undefined ? {} : { groupsIntervalMs: groupsMs }),

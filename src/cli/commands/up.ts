@@ -18,7 +18,10 @@ Ctrl-C stops everything cleanly.
 
 Options:
   --port N            control plane port (default: control.port in the file, else 7070)
-  --host H            control plane interface (default: control.host, else 127.0.0.1)
+  --host H            control plane interface (default: control.host, else 127.0.0.1);
+                      anything but loopback needs a token
+  --api-token-file F  bearer token for the API and dashboard (default $FERRY_API_TOKEN);
+                      open the dashboard as http://HOST:PORT/#token=TOKEN
   --no-watch          do not reconcile on file changes
   --log-level LEVEL   debug, info, warn or error (default info)
 
@@ -35,6 +38,7 @@ export const upCommand: Command = {
         options: {
           port: { type: "string" },
           host: { type: "string" },
+          "api-token-file": { type: "string" },
           "no-watch": { type: "boolean" },
           "log-level": { type: "string" },
           help: { type: "boolean", short: "h" },
@@ -79,9 +83,21 @@ export const upCommand: Command = {
       process.stderr.write(`ferry up: invalid topology file:\n${e.message}\n`);
       return 2;
     }
+    let token: string | undefined;
+    if (v["api-token-file"] !== undefined) {
+      try {
+        token = (await readFile(v["api-token-file"], "utf8")).trim();
+      } catch (e) {
+        process.stderr.write(
+          `ferry up: --api-token-file: ${(e as NodeJS.ErrnoException).code ?? "unreadable"}\n`,
+        );
+        return 2;
+      }
+    }
     let session;
     try {
       session = await startControlSession({
+        ...(token === undefined ? {} : { token }),
         topology,
         logLevel: level as LogLevel,
         host: v.host ?? topology.control.host,
