@@ -7,7 +7,13 @@ import type { Cluster } from "../client/cluster.ts";
 import { fetchRaw, IsolationLevel } from "../client/consumer.ts";
 import { listOffsets, OffsetSpec } from "../client/offsets.ts";
 import { MIRROR_SOURCE_CONFIG, parseMirrorSource } from "../link/config-policy.ts";
-import { readCheckpoint, readRegistration, readRuns, type LinkRegistration } from "../link/link-registry.ts";
+import {
+  failoverKey,
+  readCheckpoint,
+  readRegistration,
+  readRuns,
+  type LinkRegistration,
+} from "../link/link-registry.ts";
 import type { LinkStateStore } from "../link/link-state-store.ts";
 import { OffsetMap } from "../link/offset-map.ts";
 import type { ReplicaMode } from "../link/partition-replica.ts";
@@ -49,9 +55,7 @@ export class LinkStateError extends Error {
   }
 }
 
-export function failoverKey(link: string): string {
-  return `failover/${link}`;
-}
+export { failoverKey };
 
 /** The link's registration on its target; throws LinkStateError when the link never wrote there. */
 export function requireRegistration(store: LinkStateStore, link: string): LinkRegistration {

@@ -24,6 +24,11 @@ export function registrationKey(link: string): string {
   return `link/${link}`;
 }
 
+/** Written by `ferry failover`: the link was stopped and its target promoted; it must not run again. */
+export function failoverKey(link: string): string {
+  return `failover/${link}`;
+}
+
 export function checkpointKey(link: string, topic: string, partition: number): string {
   return `ckpt/${link}/${topic}/${partition}`;
 }

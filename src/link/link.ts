@@ -14,7 +14,7 @@ import { runFetchLoop } from "./fetch-loop.ts";
 import { syncGroups, type GroupSyncStatus } from "./group-sync.ts";
 import { DEFAULT_TUNING, type LinkContext, type LinkTuning } from "./link-context.ts";
 import { LinkMetrics } from "./link-metrics.ts";
-import { registrationWrite, type LinkRegistration } from "./link-registry.ts";
+import { failoverKey, registrationWrite, type LinkRegistration } from "./link-registry.ts";
 import { LinkStateStore } from "./link-state-store.ts";
 import { LoopGuard } from "./loop-guard.ts";
 import { MirrorWriter } from "./mirror-writer.ts";
@@ -150,6 +150,12 @@ export class Link {
         LinkStateStore.open(target, targetAdmin),
         LinkStateStore.openReadOnly(source, sourceAdmin),
       ]);
+      if (state.get(failoverKey(options.name)) !== undefined) {
+        throw new LinkConfigError(
+          "name",
+          `link ${options.name} was failed over: its target is now the primary (run \`ferry failback ${options.name}\` to reverse it)`,
+        );
+      }
       const registration: Omit<LinkRegistration, "producerIds"> = {
         name: options.name,
         sourceClusterId,
