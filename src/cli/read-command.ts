@@ -1,6 +1,6 @@
 // The shape every read command shares: --api, --json, --help, positional arguments, and
 // turning API failures into the documented exit codes.
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./command-line.ts";
 import type { Command } from "./command.ts";
 import { ApiError, apiBase, EXIT, exitCodeOf } from "./api-client.ts";
 
@@ -23,26 +23,17 @@ export interface ReadCommandSpec {
 export function readCommand(spec: ReadCommandSpec): Command {
   return {
     async run(args) {
-      let parsed;
-      try {
-        parsed = parseArgs({
-          args,
-          allowPositionals: true,
-          options: {
-            api: { type: "string" },
-            json: { type: "boolean" },
-            help: { type: "boolean", short: "h" },
-          },
-          strict: true,
-        });
-      } catch (e) {
-        process.stderr.write(`ferry ${spec.name}: ${(e as Error).message}\n\n${spec.usage}`);
-        return EXIT.USAGE;
-      }
-      if (parsed.values.help === true) {
-        process.stdout.write(spec.usage);
-        return EXIT.OK;
-      }
+      const parsed = parseCommandLine(spec.name, spec.usage, {
+        args,
+        allowPositionals: true,
+        options: {
+          api: { type: "string" },
+          json: { type: "boolean" },
+          help: { type: "boolean", short: "h" },
+        },
+        strict: true,
+      });
+      if (typeof parsed === "number") return parsed;
       if (parsed.positionals.length !== spec.positionals.length) {
         const expected = spec.positionals.length === 0 ? "no arguments" : spec.positionals.join(" ");
         process.stderr.write(`ferry ${spec.name}: expected ${expected}\n\n${spec.usage}`);

@@ -178,31 +178,7 @@ export class OffsetManager {
       }
     }
     const now = this.#clock.now();
-    const results: PartitionError[] = [];
-    const written: PartitionError[] = [];
-    const records: GroupRecord[] = [];
-    for (const x of p.partitions) {
-      const result: PartitionError = { topic: x.topic, partition: x.partition, errorCode: ErrorCode.NONE };
-      results.push(result);
-      if (x.metadata !== null && x.metadata.length > this.#config.offsetMetadataMaxBytes) {
-        result.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
-        continue;
-      }
-      written.push(result);
-      records.push({
-        kind: "offset",
-        groupId: p.groupId,
-        topic: x.topic,
-        partition: x.partition,
-        value: {
-          offset: x.offset,
-          leaderEpoch: x.leaderEpoch < 0 ? -1 : x.leaderEpoch,
-          metadata: x.metadata ?? "",
-          commitTimestampMs: now,
-          expireTimestampMs: null,
-        },
-      });
-    }
+    const { results, written, records } = this.#offsetRecords(p.groupId, p.partitions, () => now, null);
     if (records.length === 0) return Promise.resolve(results);
     return this.#writer.write(
       records,
@@ -262,31 +238,12 @@ export class OffsetManager {
 
     const now = this.#clock.now();
     const expireTimestampMs = p.retentionTimeMs === -1 ? null : now + p.retentionTimeMs;
-    const results: PartitionError[] = [];
-    const written: PartitionError[] = [];
-    const records: GroupRecord[] = [];
-    for (const x of p.partitions) {
-      const result: PartitionError = { topic: x.topic, partition: x.partition, errorCode: ErrorCode.NONE };
-      results.push(result);
-      if (x.metadata !== null && x.metadata.length > this.#config.offsetMetadataMaxBytes) {
-        result.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
-        continue;
-      }
-      written.push(result);
-      records.push({
-        kind: "offset",
-        groupId: p.groupId,
-        topic: x.topic,
-        partition: x.partition,
-        value: {
-          offset: x.offset,
-          leaderEpoch: x.leaderEpoch < 0 ? -1 : x.leaderEpoch,
-          metadata: x.metadata ?? "",
-          commitTimestampMs: x.commitTimestampMs === -1 ? now : x.commitTimestampMs,
-          expireTimestampMs,
-        },
-      });
-    }
+    const { results, written, records } = this.#offsetRecords(
+      p.groupId,
+      p.partitions,
+      (x) => (x.commitTimestampMs === -1 ? now : x.commitTimestampMs),
+      expireTimestampMs,
+    );
     if (records.length === 0) return Promise.resolve(results);
     return this.#writer.write(records, (err) => {
       if (err !== null) {
@@ -297,6 +254,41 @@ export class OffsetManager {
       }
       return results;
     });
+  }
+
+  /** The offset records to write for committed partitions; oversized metadata is refused per partition. */
+  #offsetRecords(
+    groupId: string,
+    partitions: readonly CommitPartition[],
+    commitTimestampMs: (x: CommitPartition) => number,
+    expireTimestampMs: number | null,
+  ): { results: PartitionError[]; written: PartitionError[]; records: GroupRecord[] } {
+    const results: PartitionError[] = [];
+    const written: PartitionError[] = [];
+    const records: GroupRecord[] = [];
+    for (const x of partitions) {
+      const result: PartitionError = { topic: x.topic, partition: x.partition, errorCode: ErrorCode.NONE };
+      results.push(result);
+      if (x.metadata !== null && x.metadata.length > this.#config.offsetMetadataMaxBytes) {
+        result.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        continue;
+      }
+      written.push(result);
+      records.push({
+        kind: "offset",
+        groupId,
+        topic: x.topic,
+        partition: x.partition,
+        value: {
+          offset: x.offset,
+          leaderEpoch: x.leaderEpoch < 0 ? -1 : x.leaderEpoch,
+          metadata: x.metadata ?? "",
+          commitTimestampMs: commitTimestampMs(x),
+          expireTimestampMs,
+        },
+      });
+    }
+    return { results, written, records };
   }
 
   #apply(records: readonly GroupRecord[]): void {

@@ -1,5 +1,5 @@
 // `ferry broker`: runs the embedded broker in the foreground until SIGTERM/SIGINT.
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.ts";
 import { startBroker } from "../../broker/broker.ts";
 import { ConfigError, readBrokerConfigFile, type SettingValue } from "../../broker/config/broker-config.ts";
 import { createLogger } from "../../util/logger.ts";
@@ -25,33 +25,24 @@ Options:
 
 export const brokerCommand: Command = {
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          "data-dir": { type: "string" },
-          port: { type: "string" },
-          host: { type: "string" },
-          "advertised-host": { type: "string" },
-          "node-id": { type: "string" },
-          "cluster-id": { type: "string" },
-          config: { type: "string" },
-          set: { type: "string", multiple: true },
-          "log-level": { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-      });
-    } catch (e) {
-      process.stderr.write(`ferry broker: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
+    const parsed = parseCommandLine("broker", USAGE, {
+      args,
+      options: {
+        "data-dir": { type: "string" },
+        port: { type: "string" },
+        host: { type: "string" },
+        "advertised-host": { type: "string" },
+        "node-id": { type: "string" },
+        "cluster-id": { type: "string" },
+        config: { type: "string" },
+        set: { type: "string", multiple: true },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (typeof parsed === "number") return parsed;
     const v = parsed.values;
-    if (v.help === true) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
     try {
       const file = v.config !== undefined ? await readBrokerConfigFile(v.config) : { kafka: {}, process: {} };
       const settings: Record<string, SettingValue> = {};

@@ -1,6 +1,6 @@
 // `ferry consume CLUSTER TOPIC`: prints records of a topic of any cluster (a name from the
 // running topology or host:port), from the start or the end, once or following new records.
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.ts";
 import { Cluster } from "../../client/cluster.ts";
 import { consume } from "../../client/consumer.ts";
 import { ApiError, apiBase, EXIT, exitCodeOf } from "../api-client.ts";
@@ -31,32 +31,23 @@ function text(b: Buffer | null): string | null {
 
 export const consumeCommand: Command = {
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          from: { type: "string" },
-          follow: { type: "boolean", short: "f" },
-          count: { type: "string", short: "n" },
-          partition: { type: "string" },
-          keys: { type: "boolean" },
-          json: { type: "boolean" },
-          api: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-      });
-    } catch (e) {
-      process.stderr.write(`ferry consume: ${(e as Error).message}\n\n${USAGE}`);
-      return EXIT.USAGE;
-    }
+    const parsed = parseCommandLine("consume", USAGE, {
+      args,
+      allowPositionals: true,
+      options: {
+        from: { type: "string" },
+        follow: { type: "boolean", short: "f" },
+        count: { type: "string", short: "n" },
+        partition: { type: "string" },
+        keys: { type: "boolean" },
+        json: { type: "boolean" },
+        api: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (typeof parsed === "number") return parsed;
     const v = parsed.values;
-    if (v.help === true) {
-      process.stdout.write(USAGE);
-      return EXIT.OK;
-    }
     const [clusterArg, topic] = parsed.positionals;
     if (clusterArg === undefined || topic === undefined || parsed.positionals.length !== 2) {
       process.stderr.write(`ferry consume: expected CLUSTER TOPIC\n\n${USAGE}`);

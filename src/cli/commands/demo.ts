@@ -1,6 +1,6 @@
 // `ferry demo` (what `npm start` runs): two edge sites aggregating into a core, mirrored to DR,
 // with a synthetic workload, an intermittent edge uplink, the API and the dashboard.
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.ts";
 import { DEMO_EDGES, demoTopology } from "../../control/demo-topology.ts";
 import { startWorkload } from "../../control/demo-workload.ts";
 import type { LogLevel } from "../../util/logger.ts";
@@ -27,28 +27,19 @@ const OUTAGE_MS = 15_000;
 
 export const demoCommand: Command = {
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          port: { type: "string" },
-          "data-dir": { type: "string" },
-          "no-outages": { type: "boolean" },
-          "log-level": { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-      });
-    } catch (e) {
-      process.stderr.write(`ferry demo: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
+    const parsed = parseCommandLine("demo", USAGE, {
+      args,
+      options: {
+        port: { type: "string" },
+        "data-dir": { type: "string" },
+        "no-outages": { type: "boolean" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (typeof parsed === "number") return parsed;
     const v = parsed.values;
-    if (v.help === true) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
     const portText = v.port ?? "7070";
     if (!/^\d+$/.test(portText) || Number(portText) > 65531) {
       process.stderr.write(`ferry demo: --port: expected a port number up to 65531, got '${portText}'\n`);

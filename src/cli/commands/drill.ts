@@ -1,6 +1,6 @@
 // `ferry drill SCENARIO`: runs a DR drill on embedded clusters (brokers as child processes)
 // and prints its measurements: RPO, RTO, duplicates, skipped records, diverged records kept.
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.ts";
 import { DRILL_SCENARIOS, runDrill, type DrillReport, type DrillScenario } from "../../control/drill.ts";
 import { EXIT, table } from "../api-client.ts";
 import type { Command } from "../command.ts";
@@ -41,26 +41,17 @@ function formatDrill(r: DrillReport): string {
 
 export const drillCommand: Command = {
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          json: { type: "boolean" },
-          "load-ms": { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-      });
-    } catch (e) {
-      process.stderr.write(`ferry drill: ${(e as Error).message}\n\n${USAGE}`);
-      return EXIT.USAGE;
-    }
-    if (parsed.values.help === true) {
-      process.stdout.write(USAGE);
-      return EXIT.OK;
-    }
+    const parsed = parseCommandLine("drill", USAGE, {
+      args,
+      allowPositionals: true,
+      options: {
+        json: { type: "boolean" },
+        "load-ms": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (typeof parsed === "number") return parsed;
     const [scenario] = parsed.positionals;
     if (scenario === undefined || !(DRILL_SCENARIOS as readonly string[]).includes(scenario)) {
       process.stderr.write(`ferry drill: expected one of ${DRILL_SCENARIOS.join(", ")}\n\n${USAGE}`);

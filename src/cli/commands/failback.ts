@@ -1,7 +1,7 @@
 // `ferry failback LINK`: after a failover, once the old primary is back: keeps the records it
 // has that never reached the current primary in a side topic, makes its topics mirrors of the
 // current primary, and runs the reverse link (in the foreground, or in `ferry up` via --api).
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.ts";
 import { failback, type FailbackReport } from "../../control/failback.ts";
 import { LinkStateError } from "../../control/failover-state.ts";
 import { Link } from "../../link/link.ts";
@@ -48,30 +48,21 @@ function formatFailback(r: FailbackReport): string {
 
 export const failbackCommand: Command = {
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          "old-primary": { type: "string" },
-          current: { type: "string" },
-          "no-run": { type: "boolean" },
-          json: { type: "boolean" },
-          api: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-      });
-    } catch (e) {
-      process.stderr.write(`ferry failback: ${(e as Error).message}\n\n${USAGE}`);
-      return EXIT.USAGE;
-    }
+    const parsed = parseCommandLine("failback", USAGE, {
+      args,
+      allowPositionals: true,
+      options: {
+        "old-primary": { type: "string" },
+        current: { type: "string" },
+        "no-run": { type: "boolean" },
+        json: { type: "boolean" },
+        api: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (typeof parsed === "number") return parsed;
     const v = parsed.values;
-    if (v.help === true) {
-      process.stdout.write(USAGE);
-      return EXIT.OK;
-    }
     const [link] = parsed.positionals;
     if (link === undefined || parsed.positionals.length !== 1) {
       process.stderr.write(`ferry failback: expected LINK\n\n${USAGE}`);

@@ -1,6 +1,6 @@
 // `ferry failover LINK`: makes a link's target the primary, directly against the clusters
 // (--target, and --source when it is reachable) or through a running `ferry up` (--api).
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.ts";
 import { failover, FailoverTimeoutError, type FailoverReport } from "../../control/failover.ts";
 import { LinkStateError } from "../../control/failover-state.ts";
 import { TopicFilter } from "../../link/topic-filter.ts";
@@ -72,33 +72,24 @@ export function formatFailover(r: FailoverReport): string {
 
 export const failoverCommand: Command = {
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          target: { type: "string" },
-          source: { type: "string" },
-          topics: { type: "string" },
-          groups: { type: "string" },
-          force: { type: "boolean" },
-          timeout: { type: "string" },
-          json: { type: "boolean" },
-          api: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-      });
-    } catch (e) {
-      process.stderr.write(`ferry failover: ${(e as Error).message}\n\n${USAGE}`);
-      return EXIT.USAGE;
-    }
+    const parsed = parseCommandLine("failover", USAGE, {
+      args,
+      allowPositionals: true,
+      options: {
+        target: { type: "string" },
+        source: { type: "string" },
+        topics: { type: "string" },
+        groups: { type: "string" },
+        force: { type: "boolean" },
+        timeout: { type: "string" },
+        json: { type: "boolean" },
+        api: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (typeof parsed === "number") return parsed;
     const v = parsed.values;
-    if (v.help === true) {
-      process.stdout.write(USAGE);
-      return EXIT.OK;
-    }
     const [link] = parsed.positionals;
     if (link === undefined || parsed.positionals.length !== 1) {
       process.stderr.write(`ferry failover: expected LINK\n\n${USAGE}`);

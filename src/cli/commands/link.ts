@@ -1,5 +1,5 @@
 // `ferry link`: runs one replication link in the foreground until SIGTERM/SIGINT.
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.ts";
 import type { ClusterOptions } from "../../client/cluster.ts";
 import { clusterOptionsFromConfigFile, SecurityConfigError } from "../../client/security-config.ts";
 import { serveLinkHttp } from "../../link/link-http.ts";
@@ -41,41 +41,32 @@ Options:
 
 export const linkCommand: Command = {
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          name: { type: "string" },
-          source: { type: "string" },
-          target: { type: "string" },
-          topics: { type: "string" },
-          exclude: { type: "string" },
-          groups: { type: "string" },
-          prefix: { type: "string" },
-          mode: { type: "string" },
-          "source-config": { type: "string" },
-          "target-config": { type: "string" },
-          "sync-acls": { type: "boolean" },
-          "acl-principals": { type: "string" },
-          http: { type: "string" },
-          "http-host": { type: "string" },
-          "topics-interval-ms": { type: "string" },
-          "groups-interval-ms": { type: "string" },
-          "log-level": { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-      });
-    } catch (e) {
-      process.stderr.write(`ferry link: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
+    const parsed = parseCommandLine("link", USAGE, {
+      args,
+      options: {
+        name: { type: "string" },
+        source: { type: "string" },
+        target: { type: "string" },
+        topics: { type: "string" },
+        exclude: { type: "string" },
+        groups: { type: "string" },
+        prefix: { type: "string" },
+        mode: { type: "string" },
+        "source-config": { type: "string" },
+        "target-config": { type: "string" },
+        "sync-acls": { type: "boolean" },
+        "acl-principals": { type: "string" },
+        http: { type: "string" },
+        "http-host": { type: "string" },
+        "topics-interval-ms": { type: "string" },
+        "groups-interval-ms": { type: "string" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (typeof parsed === "number") return parsed;
     const v = parsed.values;
-    if (v.help === true) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
     const fail = (field: string, message: string): number => {
       process.stderr.write(`ferry link: ${field}: ${message}\n`);
       return 2;

@@ -1,6 +1,6 @@
 // `ferry migrate plan|status|cutover LINK --source S --target T`: a planned move between
 // clusters over a running link: readiness, progress, and a zero-loss cutover.
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.ts";
 import { cutover, migrationPlan, type MigrationPlan } from "../../control/migrate.ts";
 import { TopicFilter } from "../../link/topic-filter.ts";
 import { EXIT, table } from "../api-client.ts";
@@ -41,31 +41,22 @@ function formatPlan(p: MigrationPlan): string {
 
 export const migrateCommand: Command = {
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          source: { type: "string" },
-          target: { type: "string" },
-          groups: { type: "string" },
-          force: { type: "boolean" },
-          timeout: { type: "string" },
-          json: { type: "boolean" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-      });
-    } catch (e) {
-      process.stderr.write(`ferry migrate: ${(e as Error).message}\n\n${USAGE}`);
-      return EXIT.USAGE;
-    }
+    const parsed = parseCommandLine("migrate", USAGE, {
+      args,
+      allowPositionals: true,
+      options: {
+        source: { type: "string" },
+        target: { type: "string" },
+        groups: { type: "string" },
+        force: { type: "boolean" },
+        timeout: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (typeof parsed === "number") return parsed;
     const v = parsed.values;
-    if (v.help === true) {
-      process.stdout.write(USAGE);
-      return EXIT.OK;
-    }
     const [action, link] = parsed.positionals;
     if (
       !["plan", "status", "cutover"].includes(action ?? "") ||

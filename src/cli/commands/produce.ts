@@ -1,7 +1,7 @@
 // `ferry produce CLUSTER TOPIC`: writes each line of stdin as a record (optionally KEY<sep>VALUE)
 // to a topic of any cluster: a name from the running topology or host:port.
+import { parseCommandLine } from "../command-line.ts";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import { Cluster } from "../../client/cluster.ts";
 import { Producer, type ProducerRecord } from "../../client/producer.ts";
 import { ApiError, apiBase, EXIT, exitCodeOf } from "../api-client.ts";
@@ -26,29 +26,20 @@ const BATCH = 500;
 
 export const produceCommand: Command = {
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          "key-separator": { type: "string", short: "K" },
-          partition: { type: "string" },
-          acks: { type: "string" },
-          api: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-      });
-    } catch (e) {
-      process.stderr.write(`ferry produce: ${(e as Error).message}\n\n${USAGE}`);
-      return EXIT.USAGE;
-    }
+    const parsed = parseCommandLine("produce", USAGE, {
+      args,
+      allowPositionals: true,
+      options: {
+        "key-separator": { type: "string", short: "K" },
+        partition: { type: "string" },
+        acks: { type: "string" },
+        api: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (typeof parsed === "number") return parsed;
     const v = parsed.values;
-    if (v.help === true) {
-      process.stdout.write(USAGE);
-      return EXIT.OK;
-    }
     const [clusterArg, topic] = parsed.positionals;
     if (clusterArg === undefined || topic === undefined || parsed.positionals.length !== 2) {
       process.stderr.write(`ferry produce: expected CLUSTER TOPIC\n\n${USAGE}`);

@@ -1,8 +1,8 @@
 // `ferry up FILE`: runs the clusters and links a topology file declares, serves the control
 // plane, reconciles when the file changes, and stops everything on SIGTERM/SIGINT.
+import { parseCommandLine } from "../command-line.ts";
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { parseTopology, TopologyError } from "../../control/topology.ts";
 import { watchTopology } from "../../control/topology-watch.ts";
 import type { LogLevel } from "../../util/logger.ts";
@@ -30,30 +30,21 @@ Exit codes: 0 stopped cleanly, 1 could not start, 2 bad usage or invalid topolog
 
 export const upCommand: Command = {
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          port: { type: "string" },
-          host: { type: "string" },
-          "api-token-file": { type: "string" },
-          "no-watch": { type: "boolean" },
-          "log-level": { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-      });
-    } catch (e) {
-      process.stderr.write(`ferry up: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
+    const parsed = parseCommandLine("up", USAGE, {
+      args,
+      allowPositionals: true,
+      options: {
+        port: { type: "string" },
+        host: { type: "string" },
+        "api-token-file": { type: "string" },
+        "no-watch": { type: "boolean" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (typeof parsed === "number") return parsed;
     const v = parsed.values;
-    if (v.help === true) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
     const file = parsed.positionals[0];
     if (file === undefined || parsed.positionals.length > 1) {
       process.stderr.write(`ferry up: expected one topology file\n\n${USAGE}`);

@@ -1,9 +1,9 @@
 // `ferry users add|delete|list`: manages a broker's SCRAM users through the Kafka admin APIs
 // (AlterUserScramCredentials, DescribeUserScramCredentials). The password is read from an
 // environment variable or a file, never from the command line, and is salted here.
+import { parseCommandLine } from "../command-line.ts";
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { openConnection } from "../../net/connection.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
 import {
@@ -24,31 +24,22 @@ listener. --mechanism is SCRAM-SHA-256, SCRAM-SHA-512 or both (default both).
 
 export const usersCommand: Command = {
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          bootstrap: { type: "string" },
-          "password-env": { type: "string" },
-          "password-file": { type: "string" },
-          mechanism: { type: "string", default: "both" },
-          iterations: { type: "string", default: String(SCRAM_MIN_ITERATIONS) },
-          json: { type: "boolean" },
-          help: { type: "boolean", short: "h" },
-        },
-      });
-    } catch (e) {
-      process.stderr.write(`ferry users: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
+    const parsed = parseCommandLine("users", USAGE, {
+      args,
+      allowPositionals: true,
+      options: {
+        bootstrap: { type: "string" },
+        "password-env": { type: "string" },
+        "password-file": { type: "string" },
+        mechanism: { type: "string", default: "both" },
+        iterations: { type: "string", default: String(SCRAM_MIN_ITERATIONS) },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (typeof parsed === "number") return parsed;
     const v = parsed.values;
     const [action, name] = parsed.positionals;
-    if (v.help === true) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
     const bootstrap = v.bootstrap ?? "";
     const m = /^(.+):(\d+)$/.exec(bootstrap);
     if (m?.[1] === undefined || m[2] === undefined || action === undefined) {
