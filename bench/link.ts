@@ -19,6 +19,7 @@ import { fetchRaw } from "../src/client/consumer.ts";
 import { listOffsets, OffsetSpec } from "../src/client/offsets.ts";
 import { Producer } from "../src/client/producer.ts";
 import { CompressionCodec, compress, decompress } from "../src/protocol/compression/index.ts";
+import { ErrorCode, KafkaError } from "../src/protocol/error-codes.ts";
 import { iterateBatches, readBatchHeader } from "../src/protocol/records/batch-header.ts";
 import { startBrokerProcess, startLinkProcess, type BrokerProcess } from "./ferry-processes.ts";
 
@@ -328,7 +329,15 @@ async function costCurve(
     const topic = `curve-${n}`;
     const records = Math.max(20_000, n * 2);
     const t0 = performance.now();
-    await new Admin(source).createTopics([{ name: topic, numPartitions: n }], 600_000);
+    // Creating thousands of partitions outlasts a request timeout; the retry then finds the topic.
+    await new Admin(source).createTopics([{ name: topic, numPartitions: n }], 600_000).catch((e: unknown) => {
+      if (!(e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw e;
+    });
+    for (;;) {
+      await source.refreshMetadata([topic]).catch(() => undefined);
+      if (source.cachedMetadata.topics.get(topic)?.errorCode === 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
     await preload(source, topic, n, records);
     const want = await ends(source, topic, n);
     console.error(
