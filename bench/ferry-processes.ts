@@ -14,8 +14,15 @@ export interface FerryProcess {
   stop(): Promise<void>;
 }
 
-function wrap(child: ChildProcess): FerryProcess {
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+function wrap(child: ChildProcess, what: string): FerryProcess {
+  let stopping = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", (code, signal) => {
+      // A process that goes away on its own would otherwise show up only as a stalled benchmark.
+      if (!stopping) console.error(`  ${what} (pid ${child.pid}) exited unexpectedly: ${signal ?? code}`);
+      resolve();
+    }),
+  );
   return {
     child,
     cpuMs: async () => {
@@ -30,6 +37,7 @@ function wrap(child: ChildProcess): FerryProcess {
       return m === null ? 0 : Number(m[1]) * 1024;
     },
     stop: async () => {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       await exited;
     },
@@ -51,7 +59,7 @@ async function start(
     });
     child.once("exit", (code) => reject(new Error(`ferry ${args[0]} exited with ${code}: ${out}`)));
   });
-  return { process: wrap(child), match };
+  return { process: wrap(child, `ferry ${args[0] ?? ""}`), match };
 }
 
 export interface BrokerProcess extends FerryProcess {
