@@ -122,10 +122,50 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Co
   }
 }
 
-/** The default SocketFactory: a plain TCP socket with Nagle off (requests are latency-bound). */
+/** Where a socket that reads into supplied buffers delivers: the connection's frame decoder. */
+export interface DirectReadSink {
+  readBuffer(): Buffer;
+  received(n: number, buf: Buffer): void;
+}
+
+/** Present on sockets from connectTcp: attach() routes their reads to a sink instead of 'data' events. */
+export const DIRECT_READS = Symbol("ferry.directReads");
+
+interface DirectReadPort {
+  attach(sink: DirectReadSink): void;
+}
+
+/**
+ * The default SocketFactory: a plain TCP socket with Nagle off (requests are latency-bound)
+ * that reads into buffers the connection supplies, so large responses (fetches) land in their
+ * own buffer instead of being copied together from 64 KiB chunks.
+ */
 export function connectTcp(target: ConnectTarget, signal: AbortSignal): Promise<Duplex> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: target.host, port: target.port, noDelay: true });
+    let sink: DirectReadSink | undefined;
+    // Bytes read before a connection attached (none in practice: Kafka brokers speak when asked).
+    const early: Buffer[] = [];
+    const socket = netConnect({
+      host: target.host,
+      port: target.port,
+      noDelay: true,
+      onread: {
+        buffer: () => sink?.readBuffer() ?? Buffer.allocUnsafe(64 * 1024),
+        callback: (n: number, buf: Uint8Array) => {
+          const b = buf as Buffer;
+          if (sink !== undefined) sink.received(n, b);
+          else early.push(Buffer.from(b.subarray(0, n)));
+          return true;
+        },
+      },
+    });
+    const port: DirectReadPort = {
+      attach: (s) => {
+        sink = s;
+        for (const b of early.splice(0)) s.received(b.length, b);
+      },
+    };
+    Object.defineProperty(socket, DIRECT_READS, { value: port });
     const onAbort = (): void => {
       socket.destroy();
       const reason: unknown = signal.reason;
@@ -182,7 +222,19 @@ export class Connection {
     this.#socketClosed = socket.closed
       ? Promise.resolve()
       : new Promise((resolve) => socket.once("close", () => resolve()));
-    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    const direct = (socket as { [DIRECT_READS]?: DirectReadPort })[DIRECT_READS];
+    if (direct !== undefined) {
+      direct.attach({
+        readBuffer: () => this.#decoder.readBuffer(),
+        received: (n, buf) => {
+          if (this.#closed) return;
+          this.#decoder.received(n, buf);
+          this.#drainFrames();
+        },
+      });
+    } else {
+      socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    }
     socket.on("drain", () => {
       this.#writeBlocked = false;
       this.#pump();
@@ -314,8 +366,13 @@ export class Connection {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
+    this.#decoder.push(chunk);
+    this.#drainFrames();
+  }
+
+  /** Handles every complete frame the decoder holds, then writes what may go next. */
+  #drainFrames(): void {
     const decoder = this.#decoder;
-    decoder.push(chunk);
     try {
       for (let payload = decoder.next(); payload !== undefined; payload = decoder.next()) {
         this.#onFrame(payload);

@@ -6,6 +6,12 @@ import { FrameSizeError } from "./errors.ts";
 /** Kafka's `socket.request.max.bytes` default: 100 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 104_857_600;
 
+/** Frames at least this large are read straight into their own buffer (see readBuffer). */
+export const DIRECT_READ_MIN_BYTES = 256 * 1024;
+
+/** The size of a socket read buffer outside large frames (what Node itself uses). */
+const READ_CHUNK_BYTES = 64 * 1024;
+
 export interface FrameDecoderOptions {
   /** Largest payload accepted (the size prefix's value); default DEFAULT_MAX_FRAME_BYTES. */
   maxFrameBytes?: number;
@@ -29,6 +35,11 @@ export class FrameDecoder {
   // Payload size of the frame being assembled, or -1 while its prefix is incomplete.
   #frameSize = -1;
   #error: FrameSizeError | undefined;
+  // A large frame being read straight into its buffer: the frame, how much has arrived, and the
+  // view the pending read was given.
+  #direct: Buffer | undefined;
+  #directFilled = 0;
+  #directView: Buffer | undefined;
 
   constructor(options: FrameDecoderOptions = {}) {
     const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -56,7 +67,7 @@ export class FrameDecoder {
 
   /** Bytes received but not yet handed out (including a partly read size prefix). */
   get bufferedBytes(): number {
-    return this.#buffered;
+    return this.#buffered + (this.#direct === undefined ? 0 : this.#directFilled);
   }
 
   /** Adds a chunk read from the socket. Empty chunks are ignored. */
@@ -72,6 +83,14 @@ export class FrameDecoder {
    */
   next(): Buffer | undefined {
     if (this.#error !== undefined) throw this.#error;
+    const direct = this.#direct;
+    if (direct !== undefined) {
+      if (this.#directFilled < direct.length) return undefined;
+      this.#direct = undefined;
+      this.#directView = undefined;
+      this.#frameSize = -1;
+      return direct;
+    }
     if (this.#frameSize < 0) {
       if (this.#buffered < 4) return undefined;
       const size = this.#readSize();
@@ -91,6 +110,48 @@ export class FrameDecoder {
       return payload;
     }
     return this.#copyOut(size);
+  }
+
+  /**
+   * Where the next socket read should land (for sockets that read into buffers we supply): the
+   * rest of a large frame whose size is known, so the kernel writes it in place and the frame
+   * is never copied; otherwise a fresh read-sized buffer. Give what was read to received().
+   */
+  readBuffer(): Buffer {
+    if (
+      this.#direct === undefined &&
+      this.#frameSize >= DIRECT_READ_MIN_BYTES &&
+      this.#buffered < this.#frameSize &&
+      this.#error === undefined
+    ) {
+      const frame = Buffer.allocUnsafe(this.#frameSize);
+      // The bytes of this frame that came with earlier reads (all buffered bytes are its own).
+      let filled = 0;
+      while (this.#buffered > 0) {
+        const chunk = this.#chunk(this.#head);
+        const take = chunk.length - this.#offset;
+        chunk.copy(frame, filled, this.#offset);
+        filled += take;
+        this.#consume(take);
+      }
+      this.#direct = frame;
+      this.#directFilled = filled;
+    }
+    if (this.#direct !== undefined) {
+      this.#directView = this.#direct.subarray(this.#directFilled);
+      return this.#directView;
+    }
+    return Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  }
+
+  /** Takes the `n` bytes a socket read put at the start of `buf`, a buffer readBuffer() returned. */
+  received(n: number, buf: Buffer): void {
+    if (buf === this.#directView) {
+      this.#directFilled += n;
+      this.#directView = undefined;
+      return;
+    }
+    this.push(buf.subarray(0, n));
   }
 
   /** Reads and consumes the big-endian int32 prefix, which may straddle chunks. */

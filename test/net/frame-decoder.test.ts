@@ -2,7 +2,7 @@
 // and refuses hostile size prefixes before allocating anything for them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from "../../src/net/frame-decoder.ts";
+import { DEFAULT_MAX_FRAME_BYTES, DIRECT_READ_MIN_BYTES, FrameDecoder } from "../../src/net/frame-decoder.ts";
 import { FrameSizeError } from "../../src/net/errors.ts";
 import { ErrorCode } from "../../src/protocol/error-codes.ts";
 
@@ -175,4 +175,69 @@ test("a large frame arriving in many small chunks is assembled intact", () => {
 test("maxFrameBytes must be a non-negative int32", () => {
   assert.throws(() => new FrameDecoder({ maxFrameBytes: -1 }), RangeError);
   assert.throws(() => new FrameDecoder({ maxFrameBytes: 2 ** 31 }), RangeError);
+});
+
+/** Feeds `stream` the way a socket with supplied read buffers does: at most `step` bytes per read. */
+function readThroughBuffers(decoder: FrameDecoder, stream: Buffer, step: number): Buffer[] {
+  const frames: Buffer[] = [];
+  let pos = 0;
+  while (pos < stream.length) {
+    const target = decoder.readBuffer();
+    const n = Math.min(step, target.length, stream.length - pos);
+    stream.copy(target, 0, pos, pos + n);
+    pos += n;
+    decoder.received(n, target);
+    for (let f = decoder.next(); f !== undefined; f = decoder.next()) frames.push(Buffer.from(f));
+  }
+  return frames;
+}
+
+test("a large frame is read straight into its own buffer; small frames around it come out as usual", () => {
+  const big = Buffer.alloc(DIRECT_READ_MIN_BYTES * 3 + 5, 9);
+  for (let i = 0; i < big.length; i += 997) big[i] = i % 251;
+  const payloads = [
+    Buffer.from("small-1"),
+    big,
+    Buffer.from("small-2"),
+    big.subarray(0, DIRECT_READ_MIN_BYTES),
+    Buffer.from("x"),
+  ];
+  const stream = Buffer.concat(payloads.map(frame));
+  for (const step of [1000, 65536, 300_000]) {
+    const decoder = new FrameDecoder();
+    const frames = readThroughBuffers(decoder, stream, step);
+    assert.deepEqual(frames, payloads, `reads of ${step} bytes`);
+    assert.equal(decoder.bufferedBytes, 0);
+  }
+});
+
+test("the frame a direct read fills is the buffer handed out, with no copy after the first read", () => {
+  const big = Buffer.alloc(DIRECT_READ_MIN_BYTES * 2, 3);
+  const decoder = new FrameDecoder();
+  const stream = frame(big);
+  let first = decoder.readBuffer();
+  stream.copy(first, 0, 0, 1000); // prefix and the start of the payload arrive in an ordinary read
+  decoder.received(1000, first);
+  assert.equal(decoder.next(), undefined);
+  let pos = 1000;
+  let target = decoder.readBuffer();
+  assert.equal(target.length, big.length - (1000 - 4), "the rest of the frame, exactly");
+  const backing = target.buffer;
+  while (pos < stream.length) {
+    const n = Math.min(100_000, stream.length - pos);
+    stream.copy(target, 0, pos, pos + n);
+    decoder.received(n, target);
+    pos += n;
+    if (pos < stream.length) {
+      assert.equal(decoder.next(), undefined);
+      target = decoder.readBuffer();
+      assert.equal(target.buffer, backing, "later reads go on in the same frame buffer");
+    }
+  }
+  const out = decoder.next();
+  assert.ok(out !== undefined);
+  assert.equal(out.buffer, backing);
+  assert.deepEqual(out, big);
+  first = decoder.readBuffer();
+  assert.equal(first.length, 64 * 1024, "back to ordinary reads after the frame");
 });
