@@ -25,6 +25,8 @@ export interface LinkTuning {
   partitionMaxBytes: number;
   /** Back-off of a partition after an error. */
   errorBackoffMs: number;
+  /** Fetch/write pipelines per source broker and mode (partitions are split among them). */
+  lanes: number;
 }
 
 export const DEFAULT_TUNING: LinkTuning = {
@@ -36,6 +38,7 @@ export const DEFAULT_TUNING: LinkTuning = {
   fetchMaxBytes: 16 << 20,
   partitionMaxBytes: 4 << 20,
   errorBackoffMs: 1_000,
+  lanes: 4,
 };
 
 export interface LinkContext {

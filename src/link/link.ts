@@ -359,17 +359,24 @@ export class Link {
     if (this.ctx.signal.aborted) return;
     for (const r of this.ctx.replicas.values()) {
       const leader = this.#leaderOf(r);
-      const key = `${leader}/${r.mode}`;
+      const lane = r.partition % this.ctx.tuning.lanes;
+      const key = `${leader}/${r.mode}/${lane}`;
       if (this.#loops.has(key)) continue;
-      this.#loops.set(key, this.#runLoop(leader, r.mode, key));
+      this.#loops.set(key, this.#runLoop(leader, r.mode, lane, key));
     }
   }
 
-  async #runLoop(leader: number, mode: ReplicaMode, key: string): Promise<void> {
+  /**
+   * One fetch loop per source leader, mode and lane. Lanes split a leader's partitions so that
+   * several fetch/write pipelines run at once: a partition stays in one lane, so its batches
+   * are still written in order, one write at a time.
+   */
+  async #runLoop(leader: number, mode: ReplicaMode, lane: number, key: string): Promise<void> {
+    const lanes = this.ctx.tuning.lanes;
     const select = (): PartitionReplica[] => {
       const out: PartitionReplica[] = [];
       for (const r of this.ctx.replicas.values())
-        if (r.mode === mode && this.#leaderOf(r) === leader) out.push(r);
+        if (r.mode === mode && r.partition % lanes === lane && this.#leaderOf(r) === leader) out.push(r);
       return out;
     };
     const translate = mode === "translate" ? new TranslateWriter(this.ctx) : undefined;
