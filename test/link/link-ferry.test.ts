@@ -9,6 +9,7 @@ import { translateOffset } from "../../src/link/group-sync.ts";
 import { startTestBroker, type TestBroker } from "../broker/broker-helpers.ts";
 import {
   Admin,
+  bounds,
   clusterOf,
   endOffset,
   readAllBatches,
@@ -349,6 +350,55 @@ describe("link between Ferry brokers", () => {
     } finally {
       await ca.close();
       await cb.close();
+    }
+  });
+
+  test("a mirror follows partition increases and the source's log start", async () => {
+    const source = clusterOf(a.bootstrap);
+    const target = clusterOf(b.bootstrap);
+    const admin = new Admin(source);
+    try {
+      await admin.createTopics([{ name: "growing", numPartitions: 1 }]);
+      const producer = new Producer(source);
+      await producer.send(
+        "growing",
+        Array.from({ length: 10 }, (_, i) => ({ value: Buffer.from(`v${i}`) })),
+      );
+      const link = await startTestLink({
+        name: "g1",
+        source: a.bootstrap,
+        target: b.bootstrap,
+        filters: { topics: "growing" },
+      });
+      try {
+        await waitFor(
+          "first partition mirrored",
+          async () => (await endOffset(target, "growing", 0).catch(() => -1n)) === 10n,
+        );
+        await admin.deleteRecords([{ topic: "growing", partition: 0, offset: 4n }]);
+        await producer.send("growing", [{ value: Buffer.from("after delete") }], { partition: 0 });
+        await waitFor(
+          "log start followed",
+          async () => (await bounds(target, "growing", 0))[0]?.offset === 4n,
+        );
+        await admin.createPartitions("growing", 3);
+        await producer.send("growing", [{ value: Buffer.from("p2") }], { partition: 2 });
+        await waitFor(
+          "new partition mirrored",
+          async () => (await endOffset(target, "growing", 2).catch(() => -1n)) === 1n,
+        );
+        const meta = await new Admin(target).describeTopics(["growing"]);
+        assert.equal(meta[0]?.partitions.length, 3);
+        assert.deepEqual(
+          await readAllBatches(target, "growing", 0),
+          await readAllBatches(source, "growing", 0),
+        );
+      } finally {
+        await link.stop();
+      }
+    } finally {
+      await source.close();
+      await target.close();
     }
   });
 });
