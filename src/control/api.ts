@@ -2,7 +2,7 @@
 // /healthz and /readyz, and the dashboard's static files from src/web/. Loopback by default;
 // listening elsewhere needs a bearer token, which every request but the static files and
 // /healthz must then carry. Secrets in the topology are shown redacted.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { bearerCheck, isLoopback, MIN_TOKEN_LENGTH } from "../util/bearer-token.ts";
 import { readdir, readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
@@ -35,17 +35,10 @@ export class ApiSecurityError extends Error {
   }
 }
 
-/** True for 127.0.0.0/8, ::1 and localhost. */
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
+export { isLoopback };
 
 // Served without the token: the dashboard's own files (it asks for the token) and liveness.
 const OPEN_PATHS = /^\/(?:$|healthz$|web\/)/;
-
-function digest(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
-}
 
 const CONTENT_TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -71,12 +64,12 @@ export async function buildApi(
   const app = Fastify({ logger: false });
   const token = security.token;
   if (token !== undefined) {
-    if (token.length < 16) throw new ApiSecurityError("the API token must be at least 16 characters");
-    const expected = digest(`Bearer ${token}`);
+    if (token.length < MIN_TOKEN_LENGTH)
+      throw new ApiSecurityError(`the API token must be at least ${MIN_TOKEN_LENGTH} characters`);
+    const authorized = bearerCheck(token);
     app.addHook("onRequest", async (req, reply) => {
       if (OPEN_PATHS.test(req.url.split("?")[0] ?? "")) return;
-      const given = req.headers.authorization;
-      if (given === undefined || !timingSafeEqual(digest(given), expected)) {
+      if (!authorized(req.headers.authorization)) {
         await reply
           .code(401)
           .header("www-authenticate", 'Bearer realm="ferry"')

@@ -1,8 +1,10 @@
 // The small HTTP endpoint of `ferry link --http PORT`: GET /status (JSON), GET /metrics
 // (Prometheus), GET and PUT /filters (JSON {topics, exclude, groups}; applied without a
-// restart), POST /pause and /resume. Loopback by default.
+// restart), POST /pause and /resume. Loopback by default; any other interface needs a bearer
+// token, which every request must then carry.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { bearerCheck, isLoopback } from "../util/bearer-token.ts";
 import { linkMetricsText, linkStatus } from "./link-status.ts";
 import type { Link } from "./link.ts";
 import { FilterError } from "./topic-filter.ts";
@@ -14,8 +16,37 @@ export interface LinkHttpServer {
 
 const MAX_BODY = 64 * 1024;
 
-export async function serveLinkHttp(link: Link, port: number, host = "127.0.0.1"): Promise<LinkHttpServer> {
+/** Serving beyond loopback without a token was asked for. */
+export class LinkHttpSecurityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LinkHttpSecurityError";
+  }
+}
+
+export async function serveLinkHttp(
+  link: Link,
+  port: number,
+  host = "127.0.0.1",
+  token?: string,
+): Promise<LinkHttpServer> {
+  if (token === undefined && !isLoopback(host)) {
+    throw new LinkHttpSecurityError(
+      `refusing to serve on ${host} without a token: set FERRY_API_TOKEN, or use a loopback address`,
+    );
+  }
+  let authorized: ((authorization: string | undefined) => boolean) | undefined;
+  try {
+    authorized = token === undefined ? undefined : bearerCheck(token);
+  } catch (e) {
+    throw new LinkHttpSecurityError((e as Error).message);
+  }
   const server: Server = createServer((req, res) => {
+    if (authorized !== undefined && !authorized(req.headers.authorization)) {
+      res.setHeader("www-authenticate", 'Bearer realm="ferry"');
+      send(res, 401, { error: "missing or wrong bearer token (Authorization: Bearer ...)" });
+      return;
+    }
     handle(link, req, res).catch((e: unknown) => send(res, 500, { error: (e as Error).message }));
   });
   await new Promise<void>((resolve, reject) => {

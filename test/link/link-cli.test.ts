@@ -45,6 +45,23 @@ describe("ferry link (process)", () => {
     r = run("--name", "n", "--source", a.bootstrap, "--target", b.bootstrap, "--mode", "fast");
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--mode: expected auto, mirror or translate/);
+    r = run(
+      "--name",
+      "n",
+      "--source",
+      a.bootstrap,
+      "--target",
+      b.bootstrap,
+      "--http",
+      "0",
+      "--http-host",
+      "0.0.0.0",
+    );
+    assert.equal(r.status, 2);
+    assert.match(
+      r.stderr,
+      /--http-host: serving beyond loopback \(0\.0\.0\.0\) needs a bearer token in FERRY_API_TOKEN/,
+    );
   });
 
   test("serves /status, /metrics and /filters, and applies a filter change without a restart", async () => {

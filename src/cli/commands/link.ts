@@ -3,6 +3,7 @@ import { parseCommandLine } from "../command-line.ts";
 import type { ClusterOptions } from "../../client/cluster.ts";
 import { clusterOptionsFromConfigFile, SecurityConfigError } from "../../client/security-config.ts";
 import { serveLinkHttp } from "../../link/link-http.ts";
+import { isLoopback, MIN_TOKEN_LENGTH } from "../../util/bearer-token.ts";
 import { Link, LinkConfigError } from "../../link/link.ts";
 import type { ModeChoice } from "../../link/topic-sync.ts";
 import { FilterError } from "../../link/topic-filter.ts";
@@ -33,7 +34,8 @@ Options:
   --sync-acls            copy ACLs of the link's topics and groups to the target (off by default)
   --acl-principals REGEX only ACLs of these principals (whole match, e.g. 'User:app-.*')
   --http PORT            serve GET /status, GET /metrics, GET|PUT /filters, POST /pause|/resume
-  --http-host HOST       interface for --http (default 127.0.0.1)
+  --http-host HOST       interface for --http (default 127.0.0.1; any other needs a bearer
+                         token in FERRY_API_TOKEN, which requests must then send)
   --topics-interval-ms N how often source topics are listed (default 2000)
   --groups-interval-ms N how often group offsets are synced (default 5000)
   --log-level LEVEL      debug, info, warn or error (default info)
@@ -101,6 +103,17 @@ export const linkCommand: Command = {
         throw e;
       }
     }
+    const httpHost = v["http-host"] ?? "127.0.0.1";
+    const token = process.env.FERRY_API_TOKEN === "" ? undefined : process.env.FERRY_API_TOKEN;
+    if (http !== undefined && token === undefined && !isLoopback(httpHost)) {
+      return fail(
+        "--http-host",
+        `serving beyond loopback (${httpHost}) needs a bearer token in FERRY_API_TOKEN`,
+      );
+    }
+    if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
+      return fail("FERRY_API_TOKEN", `a token must be at least ${MIN_TOKEN_LENGTH} characters`);
+    }
     const logger = createLogger({ level: level as LogLevel });
     let link: Link;
     try {
@@ -138,8 +151,7 @@ export const linkCommand: Command = {
     }
     let server;
     try {
-      server =
-        http === undefined ? undefined : await serveLinkHttp(link, http, v["http-host"] ?? "127.0.0.1");
+      server = http === undefined ? undefined : await serveLinkHttp(link, http, httpHost, token);
     } catch (e) {
       await link.stop();
       process.stderr.write(`ferry link: --http: cannot listen: ${(e as Error).message}\n`);
@@ -153,7 +165,7 @@ export const linkCommand: Command = {
       process.once("SIGTERM", () => stop("SIGTERM"));
       process.once("SIGINT", () => stop("SIGINT"));
     });
-    const where = server === undefined ? "" : ` (http://${v["http-host"] ?? "127.0.0.1"}:${server.port})`;
+    const where = server === undefined ? "" : ` (http://${httpHost}:${server.port})`;
     process.stdout.write(
       `ferry link ${link.name} running: ${link.ctx.sourceClusterId} -> ${link.ctx.targetClusterId}${where}\n`,
     );
