@@ -5,10 +5,9 @@ import { ApiKey } from "../../protocol/generated/index.ts";
 import { topicConfigDef, TOPIC_CONFIGS } from "../config/config-defs.ts";
 import { validateTopicConfigs } from "../topic-configs.ts";
 import type { BrokerContext } from "../broker-context.ts";
-import { AclOperation, AclResourceType, CLUSTER_RESOURCE } from "../security/acls.ts";
+import { alterableTopic } from "./alterable-topic.ts";
 import { defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
-import { ResourceType } from "./resource-types.ts";
 
 const SET = 0;
 const DELETE = 1;
@@ -81,36 +80,9 @@ export const incrementalAlterConfigs = defineApi({
     const responses = [];
     for (const r of req.resources) {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
-      const mayAlter =
-        r.resourceType === ResourceType.TOPIC
-          ? ctx.authorize(AclOperation.ALTER_CONFIGS, AclResourceType.TOPIC, r.resourceName)
-          : ctx.authorize(AclOperation.ALTER_CONFIGS, AclResourceType.CLUSTER, CLUSTER_RESOURCE);
-      if (!mayAlter) {
-        responses.push({
-          ...base,
-          errorCode:
-            r.resourceType === ResourceType.TOPIC
-              ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
-              : ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
-          errorMessage: null,
-        });
-        continue;
-      }
-      if (r.resourceType !== ResourceType.TOPIC) {
-        responses.push({
-          ...base,
-          errorCode: ErrorCode.INVALID_REQUEST,
-          errorMessage: "only topic configs can be altered; broker settings are static (config file)",
-        });
-        continue;
-      }
-      const topic = b.topics.topic(r.resourceName);
-      if (topic === undefined) {
-        responses.push({
-          ...base,
-          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          errorMessage: `unknown topic '${r.resourceName}'`,
-        });
+      const topic = alterableTopic(r.resourceType, r.resourceName, ctx);
+      if (!topic.ok) {
+        responses.push({ ...base, errorCode: topic.errorCode, errorMessage: topic.errorMessage });
         continue;
       }
       try {
