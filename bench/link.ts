@@ -30,6 +30,8 @@ const PARTITIONS = 8;
 const RECORDS = Number(process.env.FERRY_BENCH_RECORDS ?? 500_000);
 const CURVE = (process.env.FERRY_BENCH_CURVE ?? "1,100,1000,10000").split(",").map(Number);
 const LATENCY_SECONDS = Number(process.env.FERRY_BENCH_LATENCY_S ?? 10);
+/** Which comparisons to run besides fetch-only, mirror and translate (all by default). */
+const PARTS = new Set((process.env.FERRY_BENCH_PARTS ?? "kcat,kafkajs,latency,curve").split(","));
 const TEXT = Buffer.from('{"event":"order","status":"shipped","region":"eu-west"} '.repeat(20));
 
 /** 1 KiB values: half random hex of their own, half repeated text (about 2:1 under lz4). */
@@ -97,10 +99,12 @@ async function waitCaughtUp(
 
 /** Bytes of record batches in a topic (what a copy moves), read once with raw fetches. */
 async function fetchAll(
+  broker: BrokerProcess,
   cluster: Cluster,
   topic: string,
   partitions: number,
-): Promise<{ bytes: number; ms: number; cpuMs: number }> {
+): Promise<{ bytes: number; ms: number; cpuMs: number; brokerCpuMs: number }> {
+  const broker0 = await broker.cpuMs();
   const want = await ends(cluster, topic, partitions);
   const offsets = want.map(() => 0n);
   let bytes = 0;
@@ -126,7 +130,12 @@ async function fetchAll(
   }
   const ms = performance.now() - start;
   const used = process.cpuUsage(cpu);
-  return { bytes, ms, cpuMs: (used.user + used.system) / 1000 };
+  return {
+    bytes,
+    ms,
+    cpuMs: (used.user + used.system) / 1000,
+    brokerCpuMs: (await broker.cpuMs()) - broker0,
+  };
 }
 
 async function putFilters(url: string, topics: string): Promise<void> {
@@ -143,7 +152,7 @@ async function ferryLink(
   want: readonly bigint[],
   extra: readonly string[],
   targetTopic = topic,
-): Promise<{ ms: number; cpuMs: number; peakRss: number }> {
+): Promise<{ ms: number; cpuMs: number; peakRss: number; sourceCpuMs: number; targetCpuMs: number }> {
   const link = await startLinkProcess([
     "--name",
     `bench-${targetTopic}`,
@@ -156,12 +165,19 @@ async function ferryLink(
     ...extra,
   ]);
   try {
-    const cpu0 = await link.cpuMs();
+    const [cpu0, a0, b0] = await Promise.all([link.cpuMs(), a.cpuMs(), b.cpuMs()]);
     const start = performance.now();
     await putFilters(link.url, topic);
     await waitCaughtUp(target, targetTopic, want);
     const ms = performance.now() - start;
-    return { ms, cpuMs: (await link.cpuMs()) - cpu0, peakRss: await link.peakRssBytes() };
+    const [cpu1, a1, b1] = await Promise.all([link.cpuMs(), a.cpuMs(), b.cpuMs()]);
+    return {
+      ms,
+      cpuMs: cpu1 - cpu0,
+      peakRss: await link.peakRssBytes(),
+      sourceCpuMs: a1 - a0,
+      targetCpuMs: b1 - b0,
+    };
   } finally {
     await link.stop();
   }
@@ -373,7 +389,7 @@ export async function run(): Promise<Record<string, number>> {
     await new Admin(source).createTopics([{ name: topic, numPartitions: PARTITIONS }]);
     await preload(source, topic, PARTITIONS, RECORDS);
     const want = await ends(source, topic, PARTITIONS);
-    const fetchOnly = await fetchAll(source, topic, PARTITIONS);
+    const fetchOnly = await fetchAll(a, source, topic, PARTITIONS);
     const mb = fetchOnly.bytes / 1e6;
     const uncompressedMb = (RECORDS * RECORD_BYTES) / 1e6;
     console.error(
@@ -389,16 +405,25 @@ export async function run(): Promise<Record<string, number>> {
       ["--mode", "translate", "--prefix", "t."],
       `t.${topic}`,
     );
-    const kcat = await kcatPipe(a, b, topic, "kcat-copy");
-    const js = await kafkajsLoop(a, b, topic, "kafkajs-copy", RECORDS);
+    const none = { ms: NaN, cpuMs: NaN };
+    const kcat = PARTS.has("kcat") ? await kcatPipe(a, b, topic, "kcat-copy") : none;
+    const js = PARTS.has("kafkajs") ? await kafkajsLoop(a, b, topic, "kafkajs-copy", RECORDS) : none;
     const mbps = (ms: number): number => round(mb / (ms / 1000));
     const perCpu = (cpuMs: number): number => round(mb / (cpuMs / 1000));
-    const lat = await latency(a, b, source, target);
-    const curve = await costCurve(a, b, source, target);
+    const lat = PARTS.has("latency")
+      ? await latency(a, b, source, target)
+      : { p50: NaN, p99: NaN, n: 0, mbps: 0 };
+    const curve = PARTS.has("curve") ? await costCurve(a, b, source, target) : {};
     return {
       "source.MB": round(mb),
       "fetchOnly.MBps": mbps(fetchOnly.ms),
+      "fetchOnly.brokerCpuSeconds": round(fetchOnly.brokerCpuMs / 1000),
+      "fetchOnly.clientCpuSeconds": round(fetchOnly.cpuMs / 1000),
       "mirror.MBps": mbps(mirror.ms),
+      "mirror.seconds": round(mirror.ms / 1000),
+      "mirror.linkCpuSeconds": round(mirror.cpuMs / 1000),
+      "mirror.sourceBrokerCpuSeconds": round(mirror.sourceCpuMs / 1000),
+      "mirror.targetBrokerCpuSeconds": round(mirror.targetCpuMs / 1000),
       "mirror.MBperCpuSecond": perCpu(mirror.cpuMs),
       "mirror.vsFetchOnly": round(fetchOnly.ms / mirror.ms),
       "mirror.vsKcat": round(kcat.ms / mirror.ms),
@@ -406,6 +431,7 @@ export async function run(): Promise<Record<string, number>> {
       "mirror.peakRssMB": round(mirror.peakRss / 1e6),
       "translate.MBps": mbps(translate.ms),
       "translate.MBperCpuSecond": perCpu(translate.cpuMs),
+      "translate.targetBrokerCpuSeconds": round(translate.targetCpuMs / 1000),
       "kcat.MBps": mbps(kcat.ms),
       "kcat.MBperCpuSecond": perCpu(kcat.cpuMs),
       "kafkajs.MBps": mbps(js.ms),

@@ -20,10 +20,13 @@ const READ_CHUNK = 1 << 20;
 /** A GroupStore backed by one partition log. */
 export class LogGroupStore implements GroupStore {
   readonly #log: PartitionLog;
+  readonly #appended: () => void;
   readonly transactional = true;
 
-  constructor(log: PartitionLog) {
+  /** `appended` wakes fetches waiting on the partition: clients (links) tail it as Kafka allows. */
+  constructor(log: PartitionLog, appended: () => void = () => undefined) {
     this.#log = log;
+    this.#appended = appended;
   }
 
   async append(records: StoredRecord[]): Promise<void> {
@@ -33,6 +36,7 @@ export class LogGroupStore implements GroupStore {
     const txn = first.txn;
     if (txn === undefined) {
       await this.#log.append(encodeBatch({ records: plain }));
+      this.#appended();
       return;
     }
     // Kafka writes these with the producer's id and epoch and no sequence; an older epoch is
@@ -45,6 +49,7 @@ export class LogGroupStore implements GroupStore {
       transactional: true,
     });
     await this.#log.append(batch, { origin: "coordinator" });
+    this.#appended();
   }
 
   async *load(): AsyncIterable<StoredRecord | StoredTxnMarker> {
@@ -98,7 +103,7 @@ export async function openGroupCoordinator(
   const partition = topics.partition(CONSUMER_OFFSETS, 0);
   if (partition === undefined) throw new Error(`${CONSUMER_OFFSETS}-0 is missing`);
   const coordinator = new GroupCoordinator({
-    store: new LogGroupStore(partition.log),
+    store: new LogGroupStore(partition.log, () => partition.notifyAppend()),
     config: groupCoordinatorConfig((name) => {
       try {
         return config.long(name);

@@ -9,6 +9,7 @@ import { KafkaError } from "../protocol/error-codes.ts";
 import { decodeResponse, encodeRequestChunks } from "../protocol/messages.ts";
 import type { ApiKeyNumber, ApiMessages } from "../protocol/generated/index.ts";
 import { ConnectionError, RequestTimeoutError } from "./errors.ts";
+import { DIRECT_READS, directReadOptions, directReadPort } from "./direct-reads.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from "./frame-decoder.ts";
 
 /** Where to connect. */
@@ -122,19 +123,6 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Co
   }
 }
 
-/** Where a socket that reads into supplied buffers delivers: the connection's frame decoder. */
-export interface DirectReadSink {
-  readBuffer(): Buffer;
-  received(n: number, buf: Buffer): void;
-}
-
-/** Present on sockets from connectTcp: attach() routes their reads to a sink instead of 'data' events. */
-export const DIRECT_READS = Symbol("ferry.directReads");
-
-interface DirectReadPort {
-  attach(sink: DirectReadSink): void;
-}
-
 /**
  * The default SocketFactory: a plain TCP socket with Nagle off (requests are latency-bound)
  * that reads into buffers the connection supplies, so large responses (fetches) land in their
@@ -142,29 +130,10 @@ interface DirectReadPort {
  */
 export function connectTcp(target: ConnectTarget, signal: AbortSignal): Promise<Duplex> {
   return new Promise((resolve, reject) => {
-    let sink: DirectReadSink | undefined;
-    // Bytes read before a connection attached (none in practice: Kafka brokers speak when asked).
-    const early: Buffer[] = [];
-    const socket = netConnect({
-      host: target.host,
-      port: target.port,
-      noDelay: true,
-      onread: {
-        buffer: () => sink?.readBuffer() ?? Buffer.allocUnsafe(64 * 1024),
-        callback: (n: number, buf: Uint8Array) => {
-          const b = buf as Buffer;
-          if (sink !== undefined) sink.received(n, b);
-          else early.push(Buffer.from(b.subarray(0, n)));
-          return true;
-        },
-      },
-    });
-    const port: DirectReadPort = {
-      attach: (s) => {
-        sink = s;
-        for (const b of early.splice(0)) s.received(b.length, b);
-      },
-    };
+    // Bytes read before a connection attaches are kept for it (none in practice: Kafka brokers
+    // speak when asked).
+    const { onread, port } = directReadOptions();
+    const socket = netConnect({ host: target.host, port: target.port, noDelay: true, onread });
     Object.defineProperty(socket, DIRECT_READS, { value: port });
     const onAbort = (): void => {
       socket.destroy();
@@ -222,7 +191,7 @@ export class Connection {
     this.#socketClosed = socket.closed
       ? Promise.resolve()
       : new Promise((resolve) => socket.once("close", () => resolve()));
-    const direct = (socket as { [DIRECT_READS]?: DirectReadPort })[DIRECT_READS];
+    const direct = directReadPort(socket);
     if (direct !== undefined) {
       direct.attach({
         readBuffer: () => this.#decoder.readBuffer(),

@@ -5,6 +5,7 @@
 // broker; an idle connection, or one whose client stopped reading, is closed after a timeout.
 import type { Socket } from "node:net";
 import { writeChunks } from "./connection.ts";
+import { directReadPort } from "./direct-reads.ts";
 import { ConnectionError } from "./errors.ts";
 import { FrameDecoder } from "./frame-decoder.ts";
 
@@ -73,6 +74,8 @@ export class ServerConnection {
   #writeBlocked = false;
   #closed = false;
   #requestBytes = 0;
+  /** Reads land in buffers the frame decoder supplies (plain TCP), not in 'data' chunks. */
+  readonly directReads: boolean;
 
   constructor(socket: Socket, options: ServerConnectionOptions) {
     this.id = options.id;
@@ -90,10 +93,23 @@ export class ServerConnection {
     this.#onClose = options.onClose;
 
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => {
-      this.#decoder.push(chunk);
-      this.#dispatch();
-    });
+    const direct = directReadPort(socket);
+    this.directReads = direct !== undefined;
+    if (direct !== undefined) {
+      direct.attach({
+        readBuffer: () => this.#decoder.readBuffer(),
+        received: (n, buf) => {
+          if (this.#closed) return;
+          this.#decoder.received(n, buf);
+          this.#dispatch();
+        },
+      });
+    } else {
+      socket.on("data", (chunk: Buffer) => {
+        this.#decoder.push(chunk);
+        this.#dispatch();
+      });
+    }
     socket.on("drain", () => {
       this.#writeBlocked = false;
       this.#dispatch();

@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { ConnectionQuotas } from "./connection-quotas.ts";
+import { adoptWithDirectReads } from "./direct-reads.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frame-decoder.ts";
 import { ServerConnection } from "./server-connection.ts";
 import type { RequestHandler, ServerErrorCallback } from "./server-connection.ts";
@@ -70,7 +71,8 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const tls = options.tls;
   const server: Server =
     tls === undefined
-      ? createServer({ noDelay: true })
+      ? // Paused, so an accepted socket can be handed to one that reads into our buffers.
+        createServer({ noDelay: true, pauseOnConnect: true })
       : createTlsServer({
           key: tls.key,
           cert: tls.cert,
@@ -162,11 +164,16 @@ export class Listener {
   }
 
   /** Counts a new TCP socket against the quotas, or drops it at once. */
-  #admit(socket: Socket): void {
-    const ip = socket.remoteAddress ?? "unknown";
+  #admit(accepted: Socket): void {
+    const ip = accepted.remoteAddress ?? "unknown";
     if (this.#closing !== undefined || !this.quotas.tryAcquire(ip)) {
-      socket.destroy();
+      accepted.destroy();
       return;
+    }
+    let socket = accepted;
+    if (!this.tls) {
+      socket = adoptWithDirectReads(accepted) ?? accepted;
+      socket.resume();
     }
     this.#sockets.add(socket);
     socket.once("close", () => {

@@ -173,7 +173,7 @@ async function appendPartition(
       head !== undefined && log.logStartOffset === end && head.baseOffset > end ? head.baseOffset : -1;
     if (kept.length > 0) {
       const appends = chunks(kept, log.config.segmentBytes).map((c) =>
-        log.appendAtOffsets(records.subarray(c.start, c.end)),
+        log.appendAtOffsets(records.subarray(c.start, c.end), true),
       );
       try {
         await Promise.all(appends);

@@ -1,29 +1,14 @@
 // Durable group state: the GroupStore interface the coordinator writes through, and the binary
-// key/value records it stores, laid out as Kafka's __consumer_offsets records so the two can be
-// compared byte for byte. Big-endian, Kafka's non-flexible encodings (int16-length strings, -1
-// for null; int32-length bytes; int32-count arrays):
-//
-//   key   int16 version
-//         0|1 offset commit:  group string, topic string, partition int32
-//         2   group metadata: group string
-//   value (null = tombstone: the offset, or the whole group, is deleted)
-//     offset commit: int16 version, then
-//         0 offset int64, metadata string, commitTimestamp int64
-//         1 offset int64, metadata string, commitTimestamp int64, expireTimestamp int64
-//         2 offset int64, metadata string, commitTimestamp int64
-//         3 offset int64, leaderEpoch int32, metadata string, commitTimestamp int64
-//       (written as 3, or as 1 when the commit carried a retention time, as Kafka does)
-//     group metadata: int16 version (written as 3), then protocolType string,
-//       generation int32, protocol nullable string, leader nullable string,
-//       currentStateTimestamp int64 (v2+, -1 unknown), members [memberId string,
-//       groupInstanceId nullable string (v3+), clientId string, clientHost string,
-//       rebalanceTimeout int32 (v1+), sessionTimeout int32, subscription bytes, assignment bytes]
-//
+// key/value records it stores, laid out as Kafka's __consumer_offsets records (the codec is
+// protocol/consumer-offsets.ts, shared with the link) so the two can be compared byte for byte.
 // The last record for a key wins; a store may compact away all but the last one per key.
-import { DecodeError } from "../../protocol/errors.ts";
-import { Reader } from "../../protocol/reader.ts";
-import { Writer } from "../../protocol/writer.ts";
-import type { CommittedOffset } from "./offsets.ts";
+import {
+  decodeConsumerOffsetsRecord,
+  encodeConsumerOffsetsRecord,
+  type ConsumerOffsetsRecord,
+  type GroupMetadataMember,
+  type GroupMetadataValue,
+} from "../../protocol/consumer-offsets.ts";
 
 /** One stored record: binary key and value (null = tombstone). */
 export interface StoredRecord {
@@ -67,166 +52,17 @@ export interface GroupStore {
   readonly transactional?: boolean;
 }
 
-export interface StoredMember {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  rebalanceTimeoutMs: number;
-  sessionTimeoutMs: number;
-  subscription: Buffer;
-  assignment: Buffer;
-}
-
-export interface StoredGroup {
-  /** "" when the group has none (a group that only holds offsets). */
-  protocolType: string;
-  generationId: number;
-  protocolName: string | null;
-  leaderId: string | null;
-  stateTimestampMs: number | null;
-  members: StoredMember[];
-}
-
-export type GroupRecord =
-  | { kind: "offset"; groupId: string; topic: string; partition: number; value: CommittedOffset | null }
-  | { kind: "group"; groupId: string; value: StoredGroup | null };
-
-const OFFSET_KEY_VERSION = 1;
-const GROUP_KEY_VERSION = 2;
-const GROUP_VALUE_VERSION = 3;
+export type StoredMember = GroupMetadataMember;
+export type StoredGroup = GroupMetadataValue;
+export type GroupRecord = ConsumerOffsetsRecord;
 
 export function encodeGroupRecord(r: GroupRecord): StoredRecord {
-  const k = new Writer(64);
-  if (r.kind === "offset") {
-    k.int16(OFFSET_KEY_VERSION).string(r.groupId).string(r.topic).int32(r.partition);
-    return { key: copy(k), value: r.value === null ? null : encodeOffsetValue(r.value) };
-  }
-  k.int16(GROUP_KEY_VERSION).string(r.groupId);
-  return { key: copy(k), value: r.value === null ? null : encodeGroupValue(r.value) };
-}
-
-function copy(w: Writer): Buffer {
-  return Buffer.from(w.finish());
-}
-
-function encodeOffsetValue(o: CommittedOffset): Buffer {
-  const w = new Writer(64);
-  if (o.expireTimestampMs !== null) {
-    w.int16(1).int64(o.offset).string(o.metadata).int64(BigInt(o.commitTimestampMs));
-    w.int64(BigInt(o.expireTimestampMs));
-  } else {
-    w.int16(3).int64(o.offset).int32(o.leaderEpoch).string(o.metadata).int64(BigInt(o.commitTimestampMs));
-  }
-  return copy(w);
-}
-
-function encodeGroupValue(g: StoredGroup): Buffer {
-  const w = new Writer(256);
-  w.int16(GROUP_VALUE_VERSION).string(g.protocolType).int32(g.generationId);
-  w.nullableString(g.protocolName)
-    .nullableString(g.leaderId)
-    .int64(BigInt(g.stateTimestampMs ?? -1));
-  w.int32(g.members.length);
-  for (const m of g.members) {
-    w.string(m.memberId).nullableString(m.groupInstanceId).string(m.clientId).string(m.clientHost);
-    w.int32(m.rebalanceTimeoutMs).int32(m.sessionTimeoutMs).bytes(m.subscription).bytes(m.assignment);
-  }
-  return copy(w);
+  return encodeConsumerOffsetsRecord(r);
 }
 
 /** Decodes one stored record; throws DecodeError for versions or bytes it does not know. */
 export function decodeGroupRecord(rec: StoredRecord): GroupRecord {
-  const k = new Reader(rec.key);
-  const keyVersion = k.int16();
-  if (keyVersion === 0 || keyVersion === 1) {
-    const groupId = k.string();
-    const topic = k.string();
-    const partition = k.int32();
-    end(k, "offset commit key");
-    return {
-      kind: "offset",
-      groupId,
-      topic,
-      partition,
-      value: rec.value === null ? null : decodeOffset(rec.value),
-    };
-  }
-  if (keyVersion === GROUP_KEY_VERSION) {
-    const groupId = k.string();
-    end(k, "group metadata key");
-    return { kind: "group", groupId, value: rec.value === null ? null : decodeGroup(rec.value) };
-  }
-  throw new DecodeError(`group store: unknown key version ${keyVersion}`);
-}
-
-function end(r: Reader, what: string): void {
-  if (r.remaining !== 0)
-    throw new DecodeError(`group store: ${r.remaining} trailing bytes after the ${what}`);
-}
-
-function decodeOffset(value: Buffer): CommittedOffset {
-  const r = new Reader(value);
-  const v = r.int16();
-  if (v < 0 || v > 3) throw new DecodeError(`group store: unknown offset commit value version ${v}`);
-  const offset = r.int64();
-  const leaderEpoch = v >= 3 ? r.int32() : -1;
-  const metadata = r.string();
-  const commitTimestampMs = Number(r.int64());
-  const expire = v === 1 ? Number(r.int64()) : -1;
-  end(r, "offset commit value");
-  return {
-    offset,
-    leaderEpoch,
-    metadata,
-    commitTimestampMs,
-    expireTimestampMs: expire === -1 ? null : expire,
-  };
-}
-
-function decodeGroup(value: Buffer): StoredGroup {
-  const r = new Reader(value);
-  const v = r.int16();
-  if (v < 0 || v > GROUP_VALUE_VERSION)
-    throw new DecodeError(`group store: unknown group metadata version ${v}`);
-  const protocolType = r.string();
-  const generationId = r.int32();
-  const protocolName = r.nullableString();
-  const leaderId = r.nullableString();
-  const ts = v >= 2 ? Number(r.int64()) : -1;
-  const n = r.arrayLength();
-  const members: StoredMember[] = [];
-  for (let i = 0; i < n; i++) {
-    const memberId = r.string();
-    const groupInstanceId = v >= 3 ? r.nullableString() : null;
-    const clientId = r.string();
-    const clientHost = r.string();
-    const rebalance = v >= 1 ? r.int32() : -1;
-    const sessionTimeoutMs = r.int32();
-    // Copies: the stored buffer may be a large read the members must not keep alive.
-    const subscription = Buffer.from(r.bytes());
-    const assignment = Buffer.from(r.bytes());
-    members.push({
-      memberId,
-      groupInstanceId,
-      clientId,
-      clientHost,
-      // Kafka's rule for records from before rebalance timeouts existed.
-      rebalanceTimeoutMs: rebalance === -1 ? sessionTimeoutMs : rebalance,
-      sessionTimeoutMs,
-      subscription,
-      assignment,
-    });
-  }
-  end(r, "group metadata value");
-  return {
-    protocolType,
-    generationId,
-    protocolName,
-    leaderId,
-    stateTimestampMs: ts === -1 ? null : ts,
-    members,
-  };
+  return decodeConsumerOffsetsRecord(rec.key, rec.value);
 }
 
 /**

@@ -1,16 +1,10 @@
 // Committed offsets of every group, by group → topic → partition, and the rule that decides
 // when an offset has outlived offsets.retention.minutes (Kafka's OffsetExpirationCondition).
+import type { OffsetCommitValue } from "../../protocol/consumer-offsets.ts";
 import type { ClassicGroup } from "./group.ts";
 
-export interface CommittedOffset {
-  readonly offset: bigint;
-  /** -1 when the committer did not know it (OffsetCommit before v6). */
-  readonly leaderEpoch: number;
-  readonly metadata: string;
-  readonly commitTimestampMs: number;
-  /** Set only by OffsetCommit v2-4 with an explicit retention time; it then overrides retention. */
-  readonly expireTimestampMs: number | null;
-}
+/** A committed offset as __consumer_offsets stores it. */
+export type CommittedOffset = OffsetCommitValue;
 
 export interface OffsetEntry {
   readonly topic: string;

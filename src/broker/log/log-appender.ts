@@ -109,12 +109,14 @@ export function appendAtOwnOffsets(
   state: LogState,
   writer: LogWriter,
   records: Buffer,
+  crcChecked = false,
 ): Promise<AppendResult> {
   const v = validateRecords(records, {
     origin: "replication",
     requireZeroBaseOffset: false,
     config: state.config,
     now: state.now(),
+    crcChecked,
   });
   let next = state.nextOffset;
   let maxTimestamp = -1;

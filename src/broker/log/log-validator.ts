@@ -80,6 +80,8 @@ export interface ValidateOptions {
   requireZeroBaseOffset: boolean;
   config: FullLogConfig;
   now: number;
+  /** The caller has verified every batch's CRC already (a mirror append checks all before writing any). */
+  crcChecked?: boolean;
 }
 
 /** One record's problem, for Produce v8+'s record_errors. */
@@ -173,7 +175,7 @@ function checkBatch(records: Buffer, start: number, opts: ValidateOptions): Batc
       `the record batch is ${size} bytes, more than max.message.bytes (${config.maxMessageBytes})`,
     );
   }
-  if (crc32c(records, start + CRC_START, end) !== records.readUInt32BE(start + CRC_OFFSET)) {
+  if (opts.crcChecked !== true && crc32c(records, start + CRC_START, end) !== records.readUInt32BE(start + CRC_OFFSET)) {
     corrupt(`record batch fails its CRC check (stored ${records.readUInt32BE(start + CRC_OFFSET)})`);
   }
   const attributes = records.readInt16BE(start + ATTRIBUTES_OFFSET);

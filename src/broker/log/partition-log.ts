@@ -216,11 +216,12 @@ export class PartitionLog {
    * Appends batches at the offsets they carry, unchanged (mirror topics, replicas): each
    * baseOffset must be at or above the log end offset and above the previous batch; gaps
    * are kept. Producer state is updated without sequence checks, as for Kafka's followers.
+   * `crcChecked` skips a second CRC pass when the caller has verified every batch already.
    */
-  appendAtOffsets(records: Buffer): Promise<AppendResult> {
+  appendAtOffsets(records: Buffer, crcChecked = false): Promise<AppendResult> {
     try {
       this.checkWritable();
-      return appendAtOwnOffsets(this.state, this.writer, records);
+      return appendAtOwnOffsets(this.state, this.writer, records, crcChecked);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
