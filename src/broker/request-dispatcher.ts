@@ -11,6 +11,7 @@ import {
   encodeResponseChunks,
   peekRequestHeader,
 } from "../protocol/messages.ts";
+import type { FramePool } from "../net/frame-pool.ts";
 import type { ServerConnection } from "../net/server.ts";
 import type { AnyApiHandler, ApiHandler, RequestContext } from "./apis/api.ts";
 import type { BrokerContext } from "./broker-context.ts";
@@ -34,9 +35,12 @@ export class RequestDispatcher {
   readonly #handlers: (AnyApiHandler | undefined)[] = [];
   readonly #listeners: ReadonlyMap<string, ListenerSpec>;
   readonly #sessions = new WeakMap<ServerConnection, SecuritySession>();
+  readonly #framePool: FramePool;
 
-  constructor(broker: BrokerContext, listeners: readonly ListenerSpec[]) {
+  /** `framePool`: where the listeners put large requests; handlers that allow it give them back. */
+  constructor(broker: BrokerContext, listeners: readonly ListenerSpec[], framePool: FramePool) {
     this.#broker = broker;
+    this.#framePool = framePool;
     this.#listeners = new Map(listeners.map((l) => [l.name, l]));
     for (const h of broker.apis) this.#handlers[h.key] = h;
   }
@@ -98,7 +102,12 @@ export class RequestDispatcher {
         this.#broker.security.authorize(session, operation, resourceType, resourceName),
     };
     const wasAuthenticated = session.authenticated;
-    const response = await (handler as ApiHandler<ApiKeyNumber>).handle(body, ctx);
+    let response;
+    try {
+      response = await (handler as ApiHandler<ApiKeyNumber>).handle(body, ctx);
+    } finally {
+      if (handler.requestDoneWhenSettled === true) this.#framePool.give(payload);
+    }
     if (session.failed) setTimeout(() => connection.close(), FAILED_AUTH_CLOSE_DELAY_MS).unref();
     else if (!wasAuthenticated && session.authenticated)
       connection.setMaxFrameBytes(this.#broker.config.int("socket.request.max.bytes"));

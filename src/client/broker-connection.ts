@@ -1,6 +1,7 @@
 // One broker as the client sees it: a lazily opened Connection, the ApiVersions handshake that
 // fixes per-API versions, and reconnecting on the next request after the connection breaks.
 import { openConnection, type Connection, type SocketFactory } from "../net/connection.ts";
+import type { FramePool } from "../net/frame-pool.ts";
 import type { Input } from "../protocol/codec-runtime.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import { DecodeError } from "../protocol/errors.ts";
@@ -21,6 +22,8 @@ export interface ConnectionSettings {
   connect?: SocketFactory;
   /** Runs on every new connection after ApiVersions, before any other request; SASL plugs in here. */
   authenticate?: Authenticator;
+  /** Pool for large responses (fetches); their owner gives them back. */
+  framePool?: FramePool;
 }
 
 /**
@@ -173,6 +176,7 @@ export class BrokerConnection {
 
   async #handshake(holder: { session?: Promise<Session> }): Promise<Session> {
     const s = this.#settings;
+    const pool = s.framePool;
     const connection = await openConnection({
       host: this.host,
       port: this.port,
@@ -181,6 +185,7 @@ export class BrokerConnection {
       requestTimeoutMs: s.requestTimeoutMs,
       connectTimeoutMs: s.connectTimeoutMs,
       ...(s.connect === undefined ? {} : { connect: s.connect }),
+      ...(pool === undefined ? {} : { allocateFrame: (size: number) => pool.take(size) }),
       onClose: () => {
         // Forget a broken connection so the next request reconnects.
         if (this.#session === holder.session) this.#session = undefined;

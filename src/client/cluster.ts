@@ -2,6 +2,7 @@
 // cache and its refresh, routing to partition leaders and group coordinators, and the retry
 // policy every request above it shares. Producer, consumer, admin and group member use it.
 import type { SocketFactory } from "../net/connection.ts";
+import type { FramePool } from "../net/frame-pool.ts";
 import { ErrorCode, KafkaError } from "../protocol/error-codes.ts";
 import { ApiKey } from "../protocol/generated/index.ts";
 import {
@@ -35,6 +36,11 @@ export interface ClusterOptions extends Partial<RetryOptions> {
   allowAutoTopicCreation?: boolean;
   /** Kafka's metadata.max.age.ms: cached metadata older than this is refreshed on use. */
   metadataMaxAgeMs?: number;
+  /**
+   * Reads large responses into this pool's buffers. Whoever consumes a response (fetchRaw's
+   * records) may then give its buffer back once nothing refers to it.
+   */
+  framePool?: FramePool;
 }
 
 /** FindCoordinator key types. */
@@ -71,6 +77,7 @@ export class Cluster {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       ...(options.connect === undefined ? {} : { connect: options.connect }),
       ...(options.authenticate === undefined ? {} : { authenticate: options.authenticate }),
+      ...(options.framePool === undefined ? {} : { framePool: options.framePool }),
     };
     this.#allowAutoTopicCreation = options.allowAutoTopicCreation ?? false;
     this.#metadataMaxAgeMs = options.metadataMaxAgeMs ?? 300_000;

@@ -33,6 +33,8 @@ export interface ConnectionOptions {
   requestTimeoutMs?: number;
   /** Largest response payload accepted; default 100 MiB. */
   maxFrameBytes?: number;
+  /** Where large responses read straight from the socket are put (see FramePool); default fresh buffers. */
+  allocateFrame?: (size: number) => Buffer;
   /** Called once when the connection closes: with the cause, or undefined after close(). */
   onClose?: (error: ConnectionError | undefined) => void;
   /** Names the connection in error messages; openConnection sets "host:port". */
@@ -184,7 +186,10 @@ export class Connection {
       "requestTimeoutMs",
       options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     );
-    this.#decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
+    this.#decoder = new FrameDecoder({
+      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      ...(options.allocateFrame === undefined ? {} : { allocate: options.allocateFrame }),
+    });
     this.#onClose = options.onClose;
     if (socket instanceof Socket) socket.setNoDelay(true);
 

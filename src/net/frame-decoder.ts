@@ -15,6 +15,8 @@ const READ_CHUNK_BYTES = 64 * 1024;
 export interface FrameDecoderOptions {
   /** Largest payload accepted (the size prefix's value); default DEFAULT_MAX_FRAME_BYTES. */
   maxFrameBytes?: number;
+  /** Allocates the buffers large frames are read into directly (a FramePool's take); default fresh ones. */
+  allocate?: (size: number) => Buffer;
 }
 
 /**
@@ -40,8 +42,10 @@ export class FrameDecoder {
   #direct: Buffer | undefined;
   #directFilled = 0;
   #directView: Buffer | undefined;
+  readonly #allocate: (size: number) => Buffer;
 
   constructor(options: FrameDecoderOptions = {}) {
+    this.#allocate = options.allocate ?? Buffer.allocUnsafe;
     const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff) {
       throw new RangeError(`maxFrameBytes must be an integer in 0..2147483647, got ${max}`);
@@ -124,7 +128,7 @@ export class FrameDecoder {
       this.#buffered < this.#frameSize &&
       this.#error === undefined
     ) {
-      const frame = Buffer.allocUnsafe(this.#frameSize);
+      const frame = this.#allocate(this.#frameSize);
       // The bytes of this frame that came with earlier reads (all buffered bytes are its own).
       let filled = 0;
       while (this.#buffered > 0) {

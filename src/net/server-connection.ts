@@ -26,6 +26,8 @@ export interface ServerConnectionOptions {
   id: number;
   handler: RequestHandler;
   maxFrameBytes: number;
+  /** Allocates the buffers large requests are read into; default fresh ones. */
+  allocateFrame?: (size: number) => Buffer;
   maxInFlight: number;
   /** Request payload bytes being handled plus response bytes not yet sent; default unlimited. */
   maxBytesInFlight?: number;
@@ -87,7 +89,10 @@ export class ServerConnection {
     this.listenerName = options.listenerName ?? "PLAINTEXT";
     this.tls = options.tls ?? false;
     this.peerPrincipal = options.peerPrincipal;
-    this.#decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
+    this.#decoder = new FrameDecoder({
+      maxFrameBytes: options.maxFrameBytes,
+      ...(options.allocateFrame === undefined ? {} : { allocate: options.allocateFrame }),
+    });
     this.#handler = options.handler;
     this.#onError = options.onError;
     this.#onClose = options.onClose;

@@ -64,6 +64,8 @@ export interface ListenOptions {
   onError?: ServerErrorCallback;
   /** Called for each accepted connection, before any of its requests reach the handler. */
   onConnection?: (connection: ServerConnection) => void;
+  /** Allocates the buffers large requests are read into (a FramePool's take); default fresh ones. */
+  allocateFrame?: (size: number) => Buffer;
 }
 
 /** Starts listening; resolves once the port is bound, rejects if it cannot be. */
@@ -113,6 +115,7 @@ export class Listener {
   readonly #idleTimeoutMs: number;
   readonly #onError: ServerErrorCallback;
   readonly #onConnection: ((connection: ServerConnection) => void) | undefined;
+  readonly #allocateFrame: ((size: number) => Buffer) | undefined;
   #nextId = 0;
   #closing: Promise<void> | undefined;
 
@@ -137,6 +140,7 @@ export class Listener {
     }
     this.#onError = options.onError ?? warn;
     this.#onConnection = options.onConnection;
+    this.#allocateFrame = options.allocateFrame;
     // Limits apply to the TCP socket, before any TLS handshake work is spent on it.
     server.on("connection", (socket: Socket) => this.#admit(socket));
     if (this.tls) {
@@ -195,6 +199,7 @@ export class Listener {
       peerPrincipal,
       handler: this.#handler,
       maxFrameBytes: this.#maxFrameBytes,
+      ...(this.#allocateFrame === undefined ? {} : { allocateFrame: this.#allocateFrame }),
       maxInFlight: this.#maxInFlight,
       maxBytesInFlight: this.#maxBytesInFlight,
       idleTimeoutMs: this.#idleTimeoutMs,

@@ -32,6 +32,11 @@ export interface ApiHandler<K extends ApiKeyNumber> {
    * below minVersion are still refused. Only Produce needs it (see produce.ts).
    */
   readonly advertisedMinVersion?: number;
+  /**
+   * Nothing refers to the request's bytes once handle() has settled (everything was copied or
+   * written by then), so a large request's buffer may be reused for the next one.
+   */
+  readonly requestDoneWhenSettled?: boolean;
   /** The response body, or null when the request gets no response (Produce with acks=0). */
   handle(request: ApiMessages[K]["request"], ctx: RequestContext): Promise<ResponseOf<K> | null>;
 }

@@ -175,11 +175,10 @@ async function appendPartition(
       const appends = chunks(kept, log.config.segmentBytes).map((c) =>
         log.appendAtOffsets(records.subarray(c.start, c.end), true),
       );
-      try {
-        await Promise.all(appends);
-      } finally {
-        partition.notifyAppend();
-      }
+      // Every append settles before the answer: the request's buffer is reused after it.
+      const settled = await Promise.allSettled(appends);
+      partition.notifyAppend();
+      for (const s of settled) if (s.status === "rejected") throw s.reason;
     }
     const source = p.sourceLogStartOffset;
     if (source >= 0n) newStart = Math.max(newStart, Math.min(Number(source), log.highWatermark));
@@ -195,6 +194,7 @@ export const ferryMirrorAppend = defineApi({
   key: ApiKey.FerryMirrorAppend,
   minVersion: 0,
   maxVersion: 0,
+  requestDoneWhenSettled: true,
   async handle(req, ctx) {
     const b = ctx.broker;
     const topics = await Promise.all(

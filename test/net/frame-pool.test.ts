@@ -1,0 +1,33 @@
+// The frame pool hands out exact-size buffers, reuses a given-back buffer for the next frame of
+// its size class, and refuses what it cannot safely reuse.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FramePool } from "../../src/net/frame-pool.ts";
+
+test("a given-back buffer is reused for the next frame of its class, and only once", () => {
+  const pool = new FramePool();
+  const a = pool.take(300_000);
+  assert.equal(a.length, 300_000);
+  a.fill(7);
+  pool.give(a.subarray(10, 20)); // any view of it will do
+  pool.give(a); // a second return is ignored
+  const b = pool.take(400_000); // the same 512 KiB class
+  assert.equal(b.length, 400_000);
+  assert.equal(b.buffer, a.buffer, "reused");
+  const c = pool.take(400_000);
+  assert.notEqual(c.buffer, a.buffer, "a buffer in use is never handed out twice");
+  assert.deepEqual(pool.stats, { taken: 3, reused: 1, freeBytes: 0 });
+});
+
+test("buffers the pool did not make are ignored, and free bytes stay under the bound", () => {
+  const pool = new FramePool(1024 * 1024);
+  pool.give(Buffer.allocUnsafe(300_000));
+  assert.equal(pool.stats.freeBytes, 0);
+  const big = pool.take(900_000); // 1 MiB class
+  const small = pool.take(200_000); // 256 KiB class
+  pool.give(big);
+  pool.give(small); // would exceed 1 MiB free: left to the garbage collector
+  assert.equal(pool.stats.freeBytes, 1024 * 1024);
+  assert.notEqual(pool.take(200_000).buffer, small.buffer);
+  assert.equal(pool.take(600_000).buffer, big.buffer);
+});
