@@ -63,14 +63,32 @@ export function decodeLz4Block(
       } while (b === 255);
     }
     if (length > limit - op) return -1;
-    let from = op - offset;
-    if (offset >= length && length >= SHORT_COPY) {
-      out.copyWithin(op, from, from + length);
-      op += length;
-    } else {
-      // Overlapping matches repeat the bytes just written: copy forwards, byte by byte.
+    if (length < SHORT_COPY) {
+      // Short matches (overlapping or not) copy forwards byte by byte, which also repeats the
+      // bytes just written when the match overlaps its own output.
+      let from = op - offset;
       const stop = op + length;
       while (op < stop) out[op++] = out[from++] as number;
+    } else if (offset >= length) {
+      out.copyWithin(op, op - offset, op - offset + length);
+      op += length;
+    } else {
+      // A long overlapping match repeats a period of `offset` bytes. Copy whole periods with
+      // native copies: every copy doubles the periodic run behind op, so its span doubles too.
+      const stop = op + length;
+      let span = offset;
+      while (op < stop) {
+        const n = Math.min(span, stop - op);
+        if (n < SHORT_COPY) {
+          let from = op - span;
+          const end = op + n;
+          while (op < end) out[op++] = out[from++] as number;
+        } else {
+          out.copyWithin(op, op - span, op - span + n);
+          op += n;
+        }
+        span *= 2;
+      }
     }
   }
   return op;

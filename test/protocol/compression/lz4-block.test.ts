@@ -27,6 +27,13 @@ const inputs: Record<string, Buffer> = {
   "short period": Buffer.from("abc".repeat(20000)),
   "long literal and match runs": Buffer.concat([randomBytes(5000), Buffer.alloc(5000, 1), randomBytes(300)]),
   text: Buffer.from('{"event":"order","status":"shipped"} '.repeat(1500)),
+  // Long overlapping matches whose period is below, at and above the native-copy threshold.
+  ...Object.fromEntries(
+    [5, 31, 32, 33, 57, 200].map((period) => [
+      `random bytes repeated with period ${period}`,
+      Buffer.concat([randomBytes(700), Buffer.alloc(20_000).fill(randomBytes(period)), randomBytes(90)]),
+    ]),
+  ),
 };
 
 for (const [name, data] of Object.entries(inputs)) {
