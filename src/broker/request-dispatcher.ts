@@ -13,11 +13,15 @@ import {
 } from "../protocol/messages.ts";
 import type { FramePool } from "../net/frame-pool.ts";
 import type { ServerConnection } from "../net/server.ts";
+import type { ResponseFrame } from "../net/server-connection.ts";
 import type { AnyApiHandler, ApiHandler, RequestContext } from "./apis/api.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import type { ListenerSpec } from "./security/listeners.ts";
 import { SaslAuthenticationError } from "./security/scram.ts";
 import { SecuritySession } from "./security/sasl-session.ts";
+
+/** Response buffers at least this large come from the frame pool; smaller ones are not worth it. */
+const POOLED_RESPONSE_BYTES = 64 * 1024;
 
 /** Kafka's connection.failed.authentication.delay.ms default: the failure answer goes out first. */
 const FAILED_AUTH_CLOSE_DELAY_MS = 100;
@@ -70,7 +74,7 @@ export class RequestDispatcher {
   }
 
   /** Handles one request frame payload; resolves to the response frame or null (no response). */
-  async dispatch(payload: Buffer, connection: ServerConnection): Promise<Buffer | readonly Buffer[] | null> {
+  async dispatch(payload: Buffer, connection: ServerConnection): Promise<ResponseFrame | null> {
     const session = this.#sessions.get(connection) ?? this.open(connection);
     if (session.expectsRawToken) return this.#rawToken(payload, session, connection);
     const { apiKey, apiVersion, correlationId } = peekRequestHeader(payload);
@@ -100,7 +104,14 @@ export class RequestDispatcher {
       session,
       authorize: (operation, resourceType, resourceName) =>
         this.#broker.security.authorize(session, operation, resourceType, resourceName),
+      responseBuffer: (size) => {
+        if (size < POOLED_RESPONSE_BYTES) return Buffer.allocUnsafe(size);
+        const b = this.#framePool.take(size);
+        (lent ??= []).push(b);
+        return b;
+      },
     };
+    let lent: Buffer[] | undefined;
     const wasAuthenticated = session.authenticated;
     let response;
     try {
@@ -112,7 +123,15 @@ export class RequestDispatcher {
     else if (!wasAuthenticated && session.authenticated)
       connection.setMaxFrameBytes(this.#broker.config.int("socket.request.max.bytes"));
     if (response === null) return null;
-    return encodeResponseChunks(apiKey as ApiKeyNumber, apiVersion, correlationId, response as never);
+    const chunks = encodeResponseChunks(apiKey as ApiKeyNumber, apiVersion, correlationId, response as never);
+    const borrowed = lent;
+    if (borrowed === undefined) return chunks;
+    return {
+      chunks,
+      written: () => {
+        for (const b of borrowed) this.#framePool.give(b);
+      },
+    };
   }
   /** A raw SASL token after a v0 handshake: answered with a size-prefixed token; a failure closes. */
   #rawToken(token: Buffer, session: SecuritySession, connection: ServerConnection): Promise<Buffer> {

@@ -9,15 +9,21 @@ import { directReadPort } from "./direct-reads.ts";
 import { ConnectionError } from "./errors.ts";
 import { FrameDecoder } from "./frame-decoder.ts";
 
+/** A response whose buffers may be reused once sent: `written` runs when the socket has taken every byte. */
+export interface TrackedResponse {
+  readonly chunks: readonly Buffer[];
+  readonly written: () => void;
+}
+
+/** A whole response frame, size prefix included: one buffer, chunks written in order, or tracked chunks. */
+export type ResponseFrame = Buffer | readonly Buffer[] | TrackedResponse;
+
 /**
  * Handles one request payload (the frame without its size prefix). Resolves with the whole
- * response frame, size prefix included (one buffer, or chunks written in order), or null when
- * the request gets no response (acks=0). A rejection closes the connection.
+ * response frame, or null when the request gets no response (acks=0). A rejection closes the
+ * connection.
  */
-export type RequestHandler = (
-  payload: Buffer,
-  connection: ServerConnection,
-) => Promise<Buffer | readonly Buffer[] | null>;
+export type RequestHandler = (payload: Buffer, connection: ServerConnection) => Promise<ResponseFrame | null>;
 
 /** Reports a failure that closed (or concerned) a connection; the listener keeps running. */
 export type ServerErrorCallback = (error: Error, connection: ServerConnection | undefined) => void;
@@ -46,7 +52,7 @@ export interface ServerConnectionOptions {
 // A request read from the socket whose response has not been written yet.
 interface Slot {
   done: boolean;
-  response: Buffer | readonly Buffer[] | null;
+  response: ResponseFrame | null;
   /** The request payload's size, counted in bytes in flight until the response is written. */
   requestBytes: number;
 }
@@ -210,7 +216,7 @@ export class ServerConnection {
       const slot: Slot = { done: false, response: null, requestBytes: payload.length };
       slots.push(slot);
       this.#requestBytes += payload.length;
-      let pending: Promise<Buffer | readonly Buffer[] | null>;
+      let pending: Promise<ResponseFrame | null>;
       try {
         pending = this.#handler(payload, this);
       } catch (e) {
@@ -234,7 +240,7 @@ export class ServerConnection {
     }
   }
 
-  #complete(slot: Slot, response: Buffer | readonly Buffer[] | null): void {
+  #complete(slot: Slot, response: ResponseFrame | null): void {
     if (this.#closed) return;
     slot.done = true;
     slot.response = response;
@@ -246,8 +252,7 @@ export class ServerConnection {
       slots.shift();
       this.#requestBytes -= head.requestBytes;
       const r = head.response;
-      if (r !== null && !(Buffer.isBuffer(r) ? socket.write(r) : writeChunks(socket, r)))
-        this.#writeBlocked = true;
+      if (r !== null && !writeResponse(socket, r)) this.#writeBlocked = true;
     }
     socket.uncork();
     this.#dispatch();
@@ -264,4 +269,20 @@ export class ServerConnection {
       error instanceof Error ? error : new Error(`request handler failed with ${String(error)}`);
     this.#onError(reported, this);
   }
+}
+
+/** Writes a response frame; false when the socket asks the writer to wait for 'drain'. */
+function writeResponse(socket: Socket, r: ResponseFrame): boolean {
+  if (Buffer.isBuffer(r)) return socket.write(r);
+  if (isTracked(r)) {
+    // A write that fails (the socket was destroyed) leaves the buffers to the garbage collector.
+    return writeChunks(socket, r.chunks, (e) => {
+      if (e === undefined || e === null) r.written();
+    });
+  }
+  return writeChunks(socket, r);
+}
+
+function isTracked(r: readonly Buffer[] | TrackedResponse): r is TrackedResponse {
+  return !Array.isArray(r);
 }

@@ -19,6 +19,11 @@ export interface RequestContext {
    * always true when no authorizer is configured.
    */
   authorize(operation: number, resourceType: number, resourceName: string): boolean;
+  /**
+   * A buffer for bytes that go into this request's response and nowhere else (fetched
+   * records): it is reused once the response has been written to the socket.
+   */
+  responseBuffer(size: number): Buffer;
 }
 
 export type ResponseOf<K extends ApiKeyNumber> = Input<ApiMessages[K]["response"]>;

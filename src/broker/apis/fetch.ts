@@ -63,6 +63,7 @@ async function readAll(
   maxBytes: number,
   readCommitted: boolean,
   b: BrokerContext,
+  responseBuffer: (size: number) => Buffer,
 ): Promise<ReadRound> {
   let remaining = maxBytes;
   let total = 0;
@@ -99,7 +100,11 @@ async function readAll(
       const records =
         w.fetchOffset >= upTo || (limit <= 0 && total > 0)
           ? Buffer.alloc(0)
-          : await log.read(w.fetchOffset, Math.max(limit, 0), { upTo, minOneBatch: total === 0 });
+          : await log.read(w.fetchOffset, Math.max(limit, 0), {
+              upTo,
+              minOneBatch: total === 0,
+              allocate: responseBuffer,
+            });
       total += records.length;
       remaining -= records.length;
       const aborted = readCommitted && records.length > 0 ? abortedIn(p, w.fetchOffset, records) : null;
@@ -184,7 +189,9 @@ export const fetch = defineApi({
     const minBytes = Math.max(1, req.minBytes);
     let round: ReadRound;
     for (;;) {
-      round = await readAll(wanted, topics.length, req.maxBytes, readCommitted, b);
+      round = await readAll(wanted, topics.length, req.maxBytes, readCommitted, b, (size) =>
+        ctx.responseBuffer(size),
+      );
       const wait = deadline - b.now();
       if (round.total >= minBytes || wait <= 0 || round.anyError) break;
       await waitForAppend(wanted, wait, b.closing);

@@ -19,7 +19,7 @@ import {
 import { scanBatches } from "./file-scan.ts";
 import { readInt64 } from "./int64.ts";
 import { segmentIndexFor, type LogState } from "./log-state.ts";
-import type { Segment } from "./segment.ts";
+import type { Allocate, Segment } from "./segment.ts";
 
 /** A record found by timestamp: its offset and timestamp, and the leader epoch of its batch. */
 export interface TimestampAndOffset {
@@ -42,11 +42,12 @@ export async function readBatches(
   maxBytes: number,
   upTo: number,
   minOneBatch: boolean,
+  allocate?: Allocate,
 ): Promise<Buffer> {
   const segments = state.segments;
   for (let i = segmentIndexFor(segments, offset); i < segments.length; i++) {
     const seg = segments[i] as Segment;
-    const found = await readFromSegment(state, seg, offset, maxBytes, upTo, minOneBatch);
+    const found = await readFromSegment(state, seg, offset, maxBytes, upTo, minOneBatch, allocate);
     if (found !== null) return found;
   }
   return EMPTY;
@@ -59,6 +60,7 @@ async function readFromSegment(
   maxBytes: number,
   upTo: number,
   minOneBatch: boolean,
+  allocate: Allocate | undefined,
 ): Promise<Buffer | null> {
   const limit = seg.size;
   if (limit === 0) return null;
@@ -108,7 +110,7 @@ async function readFromSegment(
   const want = minOneBatch ? Math.max(maxBytes, firstSize) : maxBytes;
   const length = Math.min(want, limit - start);
   if (length < firstSize) return EMPTY;
-  const buf = await seg.read(start, length);
+  const buf = await seg.read(start, length, allocate);
   return collect(buf, 0, buf.length, offset, maxBytes, upTo, minOneBatch) ?? EMPTY;
 }
 

@@ -175,7 +175,10 @@ function checkBatch(records: Buffer, start: number, opts: ValidateOptions): Batc
       `the record batch is ${size} bytes, more than max.message.bytes (${config.maxMessageBytes})`,
     );
   }
-  if (opts.crcChecked !== true && crc32c(records, start + CRC_START, end) !== records.readUInt32BE(start + CRC_OFFSET)) {
+  if (
+    opts.crcChecked !== true &&
+    crc32c(records, start + CRC_START, end) !== records.readUInt32BE(start + CRC_OFFSET)
+  ) {
     corrupt(`record batch fails its CRC check (stored ${records.readUInt32BE(start + CRC_OFFSET)})`);
   }
   const attributes = records.readInt16BE(start + ATTRIBUTES_OFFSET);

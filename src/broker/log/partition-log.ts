@@ -26,7 +26,7 @@ import { LogWriter, type AppendResult } from "./log-writer.ts";
 import type { ProducerEntry } from "./producer-state.ts";
 import { loadLog } from "./recovery.ts";
 import { deletableSegmentCount } from "./retention.ts";
-import type { Segment } from "./segment.ts";
+import type { Allocate, Segment } from "./segment.ts";
 import { TailCache } from "./tail-cache.ts";
 import { writeSegmentTxnIndex, type AbortedTxn } from "./txn-index.ts";
 
@@ -68,6 +68,8 @@ export interface ReadOptions {
   upTo?: number;
   /** Return the first batch even if it is larger than maxBytes (default true, KIP-74). */
   minOneBatch?: boolean;
+  /** Where bytes read from a file go (default fresh buffers); data in memory is returned as views. */
+  allocate?: Allocate;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -243,7 +245,7 @@ export class PartitionLog {
     }
     const upTo = Math.min(opts.upTo ?? state.highWatermark, state.highWatermark);
     if (offset >= upTo) return EMPTY;
-    return readBatches(state, offset, maxBytes, upTo, opts.minOneBatch ?? true);
+    return readBatches(state, offset, maxBytes, upTo, opts.minOneBatch ?? true, opts.allocate);
   }
 
   /** ListOffsets by timestamp: the first record at or after logStartOffset with timestamp >= ts, or null. */

@@ -24,6 +24,9 @@ import {
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from "./offset-index.ts";
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from "./time-index.ts";
 
+/** Where a read puts its bytes: a fresh buffer by default, a pooled one for fetch responses. */
+export type Allocate = (size: number) => Buffer;
+
 /** The config values a segment's indexing depends on. */
 export interface SegmentLimits {
   indexIntervalBytes: number;
@@ -171,9 +174,9 @@ export class Segment {
   }
 
   /** Reads length bytes at position into a new Buffer (shorter only if the file is). */
-  async read(position: number, length: number): Promise<Buffer> {
+  async read(position: number, length: number, allocate: Allocate = Buffer.allocUnsafe): Promise<Buffer> {
     const fh = await this.handle();
-    const buf = Buffer.allocUnsafe(length);
+    const buf = allocate(length);
     const n = await readFully(fh, buf, 0, length, position);
     return n === length ? buf : buf.subarray(0, n);
   }
