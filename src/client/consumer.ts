@@ -3,13 +3,14 @@
 // and tests.
 import { ErrorCode } from "../protocol/error-codes.ts";
 import { ApiKey } from "../protocol/generated/index.ts";
-import { decodeBatches } from "../protocol/records/batch-codec.ts";
+import { decodeBatch, decodeBatchRecordsAs } from "../protocol/records/batch-codec.ts";
 import {
   BASE_OFFSET_OFFSET,
   LAST_OFFSET_DELTA_OFFSET,
   isControl,
   isTransactional,
   iterateBatches,
+  readBatchHeader,
 } from "../protocol/records/batch-header.ts";
 import { ControlRecordType } from "../protocol/records/control.ts";
 import type { DecodedRecord } from "../protocol/records/record.ts";
@@ -39,6 +40,11 @@ export interface FetchOptions {
   partitionMaxBytes?: number;
   /** IsolationLevel; default READ_UNCOMMITTED. */
   isolationLevel?: number;
+  /**
+   * The connection to send a leader's fetch on, instead of the shared one: brokers answer a
+   * connection's requests in order, so a long poll parked there holds up whatever follows it.
+   */
+  route?: (leader: BrokerConnection) => BrokerConnection;
 }
 
 export interface AbortedTransaction {
@@ -79,7 +85,8 @@ export async function fetchRaw(
     const groups = new Map<BrokerConnection, { target: FetchTarget; index: number }[]>();
     for (const p of pending) {
       try {
-        const leader = await cluster.leaderFor(p.target.topic, p.target.partition);
+        const shared = await cluster.leaderFor(p.target.topic, p.target.partition);
+        const leader = options.route === undefined ? shared : options.route(shared);
         let group = groups.get(leader);
         if (group === undefined) groups.set(leader, (group = []));
         group.push(p);
@@ -371,36 +378,53 @@ function decodeRecords(f: FetchedPartition, readCommitted: boolean, verifyCrc: b
     ? [...f.abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1))
     : [];
   const aborting = new Set<bigint>();
-  for (const batch of decodeBatches(f.records, { verifyCrc })) {
-    const header = batch.header;
-    const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
+  const options = { verifyCrc };
+  const records = f.records;
+  for (const span of iterateBatches(records)) {
+    if (span.truncated) break;
+    const header = readBatchHeader(records, span.start);
+    const base = header.baseOffset;
+    const lastOffset = base + BigInt(header.lastOffsetDelta);
     while (pendingAborts.length > 0 && (pendingAborts[0] as AbortedTransaction).firstOffset <= lastOffset) {
       aborting.add((pendingAborts.shift() as AbortedTransaction).producerId);
     }
     if (isControl(header.attributes)) {
-      const key = batch.records[0]?.key ?? null;
+      const key = decodeBatch(records, span.start, options).records[0]?.key ?? null;
       if (key !== null && key.length >= 4 && key.readInt16BE(2) === ControlRecordType.ABORT) {
         aborting.delete(header.producerId);
       }
       continue;
     }
+    // Aborted data and batches wholly before the position are never decompressed.
     if (isTransactional(header.attributes) && aborting.has(header.producerId)) continue;
-    const base = header.baseOffset;
-    for (const r of batch.records) {
-      const offset = base + BigInt(r.offsetDelta);
-      if (offset < fetchOffset) continue;
-      out.push({
+    if (lastOffset < fetchOffset) continue;
+    const first = out.length;
+    // Records are built once, in their final shape; the offset is filled in below.
+    decodeBatchRecordsAs(
+      records,
+      span.start,
+      header,
+      options,
+      (attributes, timestamp, offsetDelta, key, value, headers): ConsumedRecord => ({
         topic,
         partition,
-        offset,
-        attributes: r.attributes,
-        timestamp: r.timestamp,
-        offsetDelta: r.offsetDelta,
-        key: r.key,
-        value: r.value,
-        headers: r.headers,
-      });
+        offset: 0n,
+        attributes,
+        timestamp,
+        offsetDelta,
+        key,
+        value,
+        headers,
+      }),
+      out,
+    );
+    let keep = first;
+    for (let i = first; i < out.length; i++) {
+      const r = out[i] as ConsumedRecord;
+      r.offset = base + BigInt(r.offsetDelta);
+      if (r.offset >= fetchOffset) out[keep++] = r;
     }
+    out.length = keep;
   }
   return out;
 }

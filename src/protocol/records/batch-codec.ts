@@ -54,6 +54,8 @@ import {
 import {
   MIN_RECORD_SIZE,
   readRecord,
+  readRecordAs,
+  type RecordMaker,
   recordBodySize,
   varintSize,
   writeRecord,
@@ -270,8 +272,43 @@ export function encodeEndTxnMarkerBatch(options: {
 
 /** Decodes the complete v2 batch at pos, decompressing its records. */
 export function decodeBatch(buf: Buffer, pos = 0, options: DecodeBatchOptions = {}): RecordBatch {
-  const end = checkedBatchEnd(buf, pos);
   const header = readBatchHeader(buf, pos);
+  const records: DecodedRecord[] = [];
+  decodeBatchRecords(buf, pos, header, options, readRecord, records);
+  return { header, records };
+}
+
+/**
+ * Decodes the records of the complete v2 batch at pos (whose header the caller has read) into
+ * `out`, each built by `make`: a consumer gets its own record objects without intermediate ones.
+ */
+export function decodeBatchRecordsAs<T>(
+  buf: Buffer,
+  pos: number,
+  header: BatchHeader,
+  options: DecodeBatchOptions,
+  make: RecordMaker<T>,
+  out: T[],
+): void {
+  decodeBatchRecords(
+    buf,
+    pos,
+    header,
+    options,
+    (r, base, logAppendTime) => readRecordAs(r, base, logAppendTime, make),
+    out,
+  );
+}
+
+function decodeBatchRecords<T>(
+  buf: Buffer,
+  pos: number,
+  header: BatchHeader,
+  options: DecodeBatchOptions,
+  read: (r: Reader, baseTimestamp: number, logAppendTime: number | null) => T,
+  out: T[],
+): void {
+  const end = checkedBatchEnd(buf, pos);
   if (options.verifyCrc !== false && crc32c(buf, pos + CRC_START, end) !== header.crc) {
     throw new DecodeError(`record batch at offset ${pos} fails its CRC check`);
   }
@@ -281,7 +318,7 @@ export function decodeBatch(buf: Buffer, pos = 0, options: DecodeBatchOptions = 
   if (!isCompressionCodec(codec))
     throw new DecodeError(`record batch at offset ${pos} uses ${codecName(codec)}`);
   // Compaction can leave a batch with no records, whatever its codec and payload.
-  if (count === 0) return { header, records: [] };
+  if (count === 0) return;
 
   let r: Reader;
   if (codec === CompressionCodec.NONE) {
@@ -296,14 +333,12 @@ export function decodeBatch(buf: Buffer, pos = 0, options: DecodeBatchOptions = 
   }
   const logAppendTime =
     timestampTypeOf(header.attributes) === TimestampType.LOG_APPEND_TIME ? header.maxTimestamp : null;
-  const records: DecodedRecord[] = [];
-  for (let i = 0; i < count; i++) records.push(readRecord(r, header.baseTimestamp, logAppendTime));
+  for (let i = 0; i < count; i++) out.push(read(r, header.baseTimestamp, logAppendTime));
   if (r.remaining !== 0) {
     throw new DecodeError(
       `record batch at offset ${pos} has ${r.remaining} bytes after its ${count} records`,
     );
   }
-  return { header, records };
 }
 
 /** Decodes every complete batch of a records blob; a trailing partial batch is left out. */

@@ -155,11 +155,47 @@ function writeVarlongNumber(w: Writer, v: number): void {
   buf[w.pos++] = zz;
 }
 
+/** Builds the caller's own record object from a record's fields (one allocation per record). */
+export type RecordMaker<T> = (
+  attributes: number,
+  timestamp: number,
+  offsetDelta: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: readonly RecordHeader[],
+) => T;
+
+const decodedRecord: RecordMaker<DecodedRecord> = (
+  attributes,
+  timestamp,
+  offsetDelta,
+  key,
+  value,
+  headers,
+) => ({
+  attributes,
+  timestamp,
+  offsetDelta,
+  key,
+  value,
+  headers,
+});
+
 /**
  * Reads one record. baseTimestamp turns deltas into absolute times; logAppendTime, when not
  * null, replaces every record's timestamp. Throws DecodeError on any malformed field.
  */
 export function readRecord(r: Reader, baseTimestamp: number, logAppendTime: number | null): DecodedRecord {
+  return readRecordAs(r, baseTimestamp, logAppendTime, decodedRecord);
+}
+
+/** readRecord, building the record with `make`. */
+export function readRecordAs<T>(
+  r: Reader,
+  baseTimestamp: number,
+  logAppendTime: number | null,
+  make: RecordMaker<T>,
+): T {
   const bodySize = r.varint();
   if (bodySize < 0 || bodySize > r.remaining) {
     throw new DecodeError(
@@ -198,7 +234,7 @@ export function readRecord(r: Reader, baseTimestamp: number, logAppendTime: numb
   if (!Number.isSafeInteger(timestamp)) {
     throw new DecodeError(`record timestamp ${baseTimestamp} + ${timestampDelta} is beyond ±2^53 ms`);
   }
-  return { attributes, timestamp, offsetDelta, key, value, headers };
+  return make(attributes, timestamp, offsetDelta, key, value, headers);
 }
 
 // Kafka's Java reader treats any negative length as null.
