@@ -30,15 +30,23 @@ export function apiBase(flag: string | undefined): string {
   return (flag ?? process.env.FERRY_API ?? DEFAULT_API).replace(/\/+$/, "");
 }
 
-/** GETs (or POSTs) JSON from the API; throws ApiError with the status for non-2xx answers. */
-export async function apiRequest<T>(base: string, path: string, method: "GET" | "POST" = "GET"): Promise<T> {
+/**
+ * GETs (or POSTs) JSON from the API; throws ApiError with the status for non-2xx answers.
+ * `timeoutMs` is for routes that work a while (a failover waiting for lag 0).
+ */
+export async function apiRequest<T>(
+  base: string,
+  path: string,
+  method: "GET" | "POST" = "GET",
+  timeoutMs = 10_000,
+): Promise<T> {
   let res: Response;
   try {
     // A control plane serving beyond loopback wants its bearer token.
     const token = process.env.FERRY_API_TOKEN;
     res = await fetch(base + path, {
       method,
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(timeoutMs),
       ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
     });
   } catch (e) {

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { redactTopology } from "./cluster-security.ts";
 import type { ControlPlane } from "./control-plane.ts";
 import { registerFailoverRoutes } from "./failover-api.ts";
+import { registerMigrationRoutes } from "./migrate-api.ts";
 import { controlPlaneMetricsText } from "./metrics.ts";
 import { clusterTopics, clusterView, linkDetail, linkSummary, statusView } from "./views.ts";
 
@@ -138,6 +139,7 @@ export async function buildApi(
     });
   }
   registerFailoverRoutes(app, cp);
+  registerMigrationRoutes(app, cp);
   const files = new Set((await readdir(webDir)).filter((f) => /^[a-z0-9-]+\.(html|js|css|svg)$/.test(f)));
   const serve = async (file: string, reply: FastifyReply): Promise<FastifyReply> => {
     if (!files.has(file)) return notFound(reply, `file '${file}'`);

@@ -2,7 +2,7 @@
 // flight, so every acknowledgement is exact and a failed request is sent again after the
 // switch), and consumers in a group that record every sequence number they process and commit
 // after each fetch. Both can be moved from one cluster to another.
-import { Cluster } from "../client/cluster.ts";
+import { Cluster, type ClusterOptions } from "../client/cluster.ts";
 import { fetchRaw } from "../client/consumer.ts";
 import { fetchCommittedOffsets } from "../client/group-offsets.ts";
 import { GroupMember } from "../client/group-member.ts";
@@ -14,8 +14,13 @@ import { isControl, iterateBatches } from "../protocol/records/batch-header.ts";
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A client Cluster for a drill's application: fails fast so a dead broker is noticed at once. */
-export function drillCluster(bootstrap: string, clientId: string): Cluster {
+export function drillCluster(
+  bootstrap: string,
+  clientId: string,
+  client: Partial<ClusterOptions> = {},
+): Cluster {
   return new Cluster({
+    ...client,
     bootstrap,
     clientId,
     retries: 2,
@@ -35,7 +40,8 @@ export interface Ack {
 
 /** Sequence-numbered load: record i has value "i"; one batch of `perBatch` records per request. */
 export class SeqProducer {
-  readonly topic: string;
+  /** The topic on the cluster it writes to now (a prefixed link's DR topic has another name). */
+  topic: string;
   readonly partitions: number;
   readonly perBatch: number;
   readonly intervalMs: number;
@@ -124,12 +130,13 @@ export class SeqProducer {
     this.#paused = false;
   }
 
-  /** Moves to another cluster; a batch that failed is sent again there. */
-  async switchTo(cluster: Cluster, name: string): Promise<void> {
+  /** Moves to another cluster (and topic); a batch that failed is sent again there. */
+  async switchTo(cluster: Cluster, name: string, topic = this.topic): Promise<void> {
     await this.pause();
     const old = this.#cluster;
     this.#cluster = cluster;
     this.#clusterName = name;
+    this.topic = topic;
     this.#producer = new Producer(cluster, { acks: -1, idempotent: true });
     await old.close().catch(() => undefined);
   }
@@ -166,6 +173,8 @@ export class DrillConsumer {
   readonly member: GroupMember;
   /** Next offset to process per partition (what this member has processed). */
   readonly positions = new Map<number, number>();
+  /** Offsets per partition whose commit the cluster acknowledged (processed records beyond them were never committed). */
+  readonly committed = new Map<number, number>();
   readonly #cluster: Cluster;
   readonly #clusterName: string;
   readonly #topic: string;
@@ -175,7 +184,14 @@ export class DrillConsumer {
   #loop: Promise<void> | undefined;
   errors = 0;
 
-  constructor(cluster: Cluster, clusterName: string, group: string, topic: string, log: ConsumedLog) {
+  constructor(
+    cluster: Cluster,
+    clusterName: string,
+    group: string,
+    topic: string,
+    log: ConsumedLog,
+    sessionTimeoutMs = 3_000,
+  ) {
     this.#cluster = cluster;
     this.#clusterName = clusterName;
     this.#topic = topic;
@@ -183,7 +199,7 @@ export class DrillConsumer {
     this.member = new GroupMember(cluster, {
       groupId: group,
       topics: [topic],
-      sessionTimeoutMs: 3_000,
+      sessionTimeoutMs,
       rebalanceTimeoutMs: 3_000,
       heartbeatIntervalMs: 100,
       onError: () => void this.errors++,
@@ -215,6 +231,7 @@ export class DrillConsumer {
     const key = `${this.member.generationId}:${assigned.join(",")}`;
     if (key !== this.#assignmentKey) {
       this.positions.clear();
+      this.committed.clear();
       if (assigned.length > 0) await this.#loadPositions(assigned);
       this.#assignmentKey = key;
     }
@@ -248,7 +265,10 @@ export class DrillConsumer {
         commits.push({ topic: this.#topic, partition: a.partition, offset: BigInt(next) });
       }
     }
-    if (commits.length > 0) await this.member.commit(commits);
+    if (commits.length > 0) {
+      await this.member.commit(commits);
+      for (const c of commits) this.committed.set(c.partition, Number(c.offset));
+    }
   }
 
   async #loadPositions(assigned: readonly number[]): Promise<void> {
@@ -265,6 +285,7 @@ export class DrillConsumer {
       const c = committed.find((x) => x.partition === p)?.offset ?? -1n;
       const s = starts.find((x) => x.partition === p)?.offset ?? 0n;
       this.positions.set(p, Number(c >= 0n ? c : s));
+      if (c >= 0n) this.committed.set(p, Number(c));
     }
   }
 
@@ -282,9 +303,17 @@ export class DrillConsumer {
   }
 }
 
+/** How the drill's applications reach a cluster: its servers, client settings, and the session timeout its brokers accept. */
+export interface DrillEndpoint {
+  bootstrap: string;
+  client?: Partial<ClusterOptions>;
+  /** Default 3000 (the drill's own brokers allow it; Kafka's group.min.session.timeout.ms is 6000). */
+  sessionTimeoutMs?: number;
+}
+
 /** Starts `n` members on one cluster and waits until they share one generation covering every partition. */
 export async function startConsumers(
-  bootstrap: string,
+  at: string | DrillEndpoint,
   clusterName: string,
   n: number,
   group: string,
@@ -292,10 +321,18 @@ export async function startConsumers(
   partitions: number,
   log: ConsumedLog,
 ): Promise<DrillConsumer[]> {
+  const e = typeof at === "string" ? { bootstrap: at } : at;
   const consumers = Array.from(
     { length: n },
     (_, i) =>
-      new DrillConsumer(drillCluster(bootstrap, `drill-consumer-${i}`), clusterName, group, topic, log),
+      new DrillConsumer(
+        drillCluster(e.bootstrap, `drill-consumer-${i}`, e.client),
+        clusterName,
+        group,
+        topic,
+        log,
+        e.sessionTimeoutMs,
+      ),
   );
   await Promise.all(consumers.map((c) => c.member.join()));
   const deadline = Date.now() + 15_000;

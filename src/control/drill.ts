@@ -1,16 +1,14 @@
-// DR drills on embedded clusters: two Ferry brokers as child processes, a mirror link between
-// them, sequence-numbered acks=all load and a consumer group on the primary; then a planned
-// switchover, or a `kill -9` of the primary and a forced failover, or that and a failback.
+// DR drills: two clusters (Ferry brokers as child processes, or a topology link's clusters, see
+// drill-clusters.ts), a link between them, sequence-numbered acks=all load and a consumer group
+// on the primary; then a planned switchover, or a `kill -9` of the primary and a forced
+// failover, or that and a failback.
 // Every record is accounted for by its sequence number: what was acknowledged and lost (RPO),
 // how long until producing and consuming worked on DR (RTO), what was consumed twice or never.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Admin } from "../client/admin.ts";
 import { listOffsets, OffsetSpec } from "../client/offsets.ts";
 import { Link } from "../link/link.ts";
 import { createLogger, silentLogger, type Logger } from "../util/logger.ts";
-import { spawnDrillBroker, type DrillBroker } from "./drill-brokers.ts";
+import { DRILL_GROUP, temporaryClusters, type DrillClusters, type DrillNode } from "./drill-clusters.ts";
 import { ConsumedLog, drillCluster, SeqProducer, startConsumers, type DrillConsumer } from "./drill-load.ts";
 import { failback, type FailbackReport } from "./failback.ts";
 import { failover, type FailoverReport } from "./failover.ts";
@@ -28,6 +26,8 @@ export interface DrillOptions {
   partitions?: number;
   consumers?: number;
   logger?: Logger;
+  /** Where the drill runs (default temporaryClusters: two fresh brokers in a temp directory). */
+  clusters?: () => Promise<DrillClusters>;
 }
 
 /** A drill's measurements. The first six fields are the stable ones. */
@@ -55,20 +55,33 @@ export interface DrillReport {
   unreplicatedAtKill: number | null;
   /** dr/failback: the link's own lag (records) just before the kill. */
   linkLagAtKill: number | null;
-  /** dr/failback: records the group processed on the primary after the link's last group offset sync: they are read again on DR. */
+  /** dr/failback: records the group processed on the primary beyond the offsets DR held for it after the failover: they are read again on DR. */
   groupSyncWindow: number | null;
+  /**
+   * dr/failback: records the group processed on the primary beyond the newest offset commit the
+   * link had copied just before the kill (read from __consumer_offsets, with the records it points
+   * at written to DR). Bounds groupSyncWindow: DR holds at least what the link had copied.
+   */
+  groupCommitsUncopiedAtKill: number | null;
+  /** dr/failback: how the link was copying group offsets at the kill ("tailing": the __consumer_offsets stream). */
+  groupCommitStream: string | null;
+  /** dr/failback: of groupSyncWindow, records whose commit the primary never acknowledged (in flight at the kill): no link can copy those. */
+  uncommittedAtKill: number | null;
   failoverMs: number;
   divergedRecords: number | null;
   failover: FailoverReport;
   failback: FailbackReport | null;
+  /** What the drill ran on. */
+  setup: string;
+  /** What the drill created on a topology's clusters and could not remove (empty: nothing left). */
+  leftOver: string[];
 }
 
-const TOPIC = "drill.orders";
-const GROUP = "drill-consumers";
-const LINK = "drill";
+const GROUP = DRILL_GROUP;
+// Group offsets travel in the link's __consumer_offsets stream; its polling backstop keeps the
+// default interval, so the drill measures the stream.
 const FAST_TUNING = {
   topicsIntervalMs: 200,
-  groupsIntervalMs: 100,
   configsIntervalMs: 5_000,
   checkpointIntervalMs: 100,
   fetchMaxWaitMs: 50,
@@ -85,13 +98,13 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
   }
 }
 
-async function logEnds(bootstrap: string, partitions: number): Promise<number[]> {
-  const c = drillCluster(bootstrap, "drill-check");
+async function logEnds(node: DrillNode, topic: string, partitions: number): Promise<number[]> {
+  const c = drillCluster(node.bootstrap, "drill-check", node.client);
   try {
     const a = await listOffsets(
       c,
       Array.from({ length: partitions }, (_, partition) => ({
-        topic: TOPIC,
+        topic,
         partition,
         timestamp: OffsetSpec.LATEST,
       })),
@@ -104,12 +117,12 @@ async function logEnds(bootstrap: string, partitions: number): Promise<number[]>
 
 /** Sequence numbers in a topic's partitions, with how often each is stored. */
 async function seqsIn(
-  bootstrap: string,
+  node: DrillNode,
   topic: string,
   partitions: number,
   from?: number[],
 ): Promise<Map<number, number>> {
-  const c = drillCluster(bootstrap, "drill-check");
+  const c = drillCluster(node.bootstrap, "drill-check", node.client);
   const out = new Map<number, number>();
   try {
     const ends = await listOffsets(
@@ -132,46 +145,49 @@ async function seqsIn(
   return out;
 }
 
-/** Runs one drill end to end on fresh brokers in a temp directory, and removes them. */
+/** Runs one drill end to end (default on fresh brokers in a temp directory), and cleans up. */
 export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const log = options.logger ?? createLogger({ level: "warn" });
   const partitions = options.partitions ?? 2;
   const nConsumers = options.consumers ?? 2;
-  const dir = await mkdtemp(join(tmpdir(), "ferry-drill-"));
-  const brokers: DrillBroker[] = [];
+  const env = await (options.clusters ?? temporaryClusters)();
+  const { primary, dr } = env;
+  const TOPIC = env.topic;
+  const LINK = env.link.name;
+  // A prefixed link's copy has another name; failovers touch the drill's topic only.
+  const drTopic = env.link.prefix + TOPIC;
+  const onlyTopic = (name: string): { test: (t: string) => boolean } => ({ test: (t) => t === name });
+  const leftOver: string[] = [];
   const links: Link[] = [];
   let producer: SeqProducer | undefined;
   let consumers: DrillConsumer[] = [];
   try {
-    const primary = await spawnDrillBroker("primary", join(dir, "primary"));
-    brokers.push(primary);
-    const dr = await spawnDrillBroker("dr", join(dir, "dr"));
-    brokers.push(dr);
-    const setup = drillCluster(primary.bootstrap, "drill-setup");
+    const setup = drillCluster(primary.bootstrap, "drill-setup", primary.client);
     await new Admin(setup).createTopics([{ name: TOPIC, numPartitions: partitions, replicationFactor: -1 }]);
     await setup.close();
     const link = await Link.start({
       name: LINK,
       source: primary.bootstrap,
       target: dr.bootstrap,
-      filters: { topics: "drill\\..*", groups: GROUP },
-      tuning: FAST_TUNING,
+      filters: { topics: TOPIC.replace(/\./g, "\\."), groups: GROUP },
+      prefix: env.link.prefix,
+      mode: env.link.mode,
+      tuning: { ...FAST_TUNING, ...env.link.tuning },
       // A DR link gives up on an unreachable source quickly, so stopping it at a failover is quick too.
-      sourceClient: { retries: 2, retryBackoffMs: 50, retryBackoffMaxMs: 200, connectTimeoutMs: 1_000 },
+      sourceClient: {
+        ...primary.client,
+        retries: 2,
+        retryBackoffMs: 50,
+        retryBackoffMaxMs: 200,
+        connectTimeoutMs: 1_000,
+      },
+      targetClient: dr.client,
       logger: silentLogger,
     });
     links.push(link);
     const consumed = new ConsumedLog();
-    consumers = await startConsumers(
-      primary.bootstrap,
-      "primary",
-      nConsumers,
-      GROUP,
-      TOPIC,
-      partitions,
-      consumed,
-    );
-    producer = new SeqProducer(drillCluster(primary.bootstrap, "drill-producer"), "primary", {
+    consumers = await startConsumers(primary, "primary", nConsumers, GROUP, TOPIC, partitions, consumed);
+    producer = new SeqProducer(drillCluster(primary.bootstrap, "drill-producer", primary.client), "primary", {
       topic: TOPIC,
       partitions,
       perBatch: 10,
@@ -186,6 +202,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     let unreplicatedAtKill: number | null = null;
     let linkLagAtKill: number | null = null;
     let groupSyncWindow: number | null = null;
+    let groupCommitsUncopiedAtKill: number | null = null;
+    let groupCommitStream: string | null = null;
+    let uncommittedAtKill: number | null = null;
     if (options.scenario === "switchover") {
       // Planned: applications stop, the link drains, then the switch.
       failureAt = Date.now();
@@ -196,6 +215,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         link: LINK,
         target: dr.bootstrap,
         source: primary.bootstrap,
+        sourceClient: primary.client,
+        targetClient: dr.client,
+        topics: onlyTopic(TOPIC),
         groups: (g) => g === GROUP,
         stopLink: () => link.stop(),
         logger: log,
@@ -208,11 +230,16 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       }
       // The link's own position just before the kill; acknowledgements are read after it (none come later).
       const written = new Map<number, number>();
+      // The newest group offset the link had copied (its data on DR too), per partition.
+      const commitCopied = new Map<number, number>();
       linkLagAtKill = 0;
       for (const r of link.replicas) {
         written.set(r.partition, r.writtenOffset);
         linkLagAtKill += r.lag;
+        const c = link.commitRelay.covered(GROUP, r.sourceTopic, r.partition);
+        if (c !== undefined) commitCopied.set(r.partition, c);
       }
+      groupCommitStream = link.offsetStream.state;
       await primary.kill9();
       failureAt = Date.now();
       const acked = producer.ackedEnds("primary");
@@ -220,12 +247,17 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       for (const [p, end] of acked) unreplicatedAtKill += Math.max(0, end - (written.get(p) ?? 0));
       await Promise.all(consumers.map((c) => c.halt()));
       const processed = new Map<number, number>();
+      const acknowledged = new Map<number, number>();
       for (const c of consumers) for (const [p, o] of c.positions) processed.set(p, o);
+      for (const c of consumers) for (const [p, o] of c.committed) acknowledged.set(p, o);
       void Promise.all(consumers.map((c) => c.close()));
       report = await failover({
         link: LINK,
         target: dr.bootstrap,
         source: primary.bootstrap,
+        sourceClient: primary.client,
+        targetClient: dr.client,
+        topics: onlyTopic(TOPIC),
         force: true,
         sourceTimeoutMs: 1_000,
         groups: (g) => g === GROUP,
@@ -236,15 +268,20 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       for (const p of report.groups.find((g) => g.group === GROUP)?.partitions ?? [])
         synced.set(p.partition, p.after);
       groupSyncWindow = 0;
+      groupCommitsUncopiedAtKill = 0;
+      uncommittedAtKill = 0;
       for (const p of report.partitions) {
         const pos = Math.min(processed.get(p.partition) ?? 0, p.replicatedEnd);
+        const ack = Math.min(acknowledged.get(p.partition) ?? 0, p.replicatedEnd);
+        uncommittedAtKill += Math.max(0, pos - Math.max(ack, synced.get(p.partition) ?? 0));
         groupSyncWindow += Math.max(0, pos - (synced.get(p.partition) ?? 0));
+        groupCommitsUncopiedAtKill += Math.max(0, pos - (commitCopied.get(p.partition) ?? 0));
       }
     }
     // Applications move to DR.
-    await producer.switchTo(drillCluster(dr.bootstrap, "drill-producer"), "dr");
+    await producer.switchTo(drillCluster(dr.bootstrap, "drill-producer", dr.client), "dr", drTopic);
     producer.resume();
-    consumers = await startConsumers(dr.bootstrap, "dr", nConsumers, GROUP, TOPIC, partitions, consumed);
+    consumers = await startConsumers(dr, "dr", nConsumers, GROUP, drTopic, partitions, consumed);
     const firstAck = (): number | undefined => producer?.firstAckAt.get("dr");
     await until("a produce on DR", () => firstAck() !== undefined);
     const sentBefore = producer.sent;
@@ -252,7 +289,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     await until("a consume on DR", () => consumed.firstAt.has("dr"));
     const rtoProduceMs = (firstAck() ?? failureAt) - failureAt;
     const rtoConsumeMs = (consumed.firstAt.get("dr") ?? failureAt) - failureAt;
-    let final = dr;
+    let final: DrillNode = dr;
+    let finalTopic = drTopic;
     let finalName = "dr";
     let fb: FailbackReport | null = null;
     let divergedKept: boolean | null = null;
@@ -261,10 +299,17 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       await primary.restart();
       // What the old primary has past the divergence points, read before failback changes anything.
       const divergence = report.partitions.map((p) => p.replicatedEnd);
-      const onOld = await seqsIn(primary.bootstrap, TOPIC, partitions, divergence);
-      fb = await failback({ link: LINK, oldPrimary: primary.bootstrap, current: dr.bootstrap, logger: log });
+      const onOld = await seqsIn(primary, TOPIC, partitions, divergence);
+      fb = await failback({
+        link: LINK,
+        oldPrimary: primary.bootstrap,
+        oldClient: primary.client,
+        current: dr.bootstrap,
+        currentClient: dr.client,
+        logger: log,
+      });
       const side = await seqsIn(
-        dr.bootstrap,
+        dr,
         fb.partitions.find((p) => p.sideTopic !== null)?.sideTopic ?? TOPIC,
         partitions,
       );
@@ -278,7 +323,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         source: fb.reverseLink.source,
         target: fb.reverseLink.target,
         filters: { topics: fb.reverseLink.topics, groups: GROUP },
-        tuning: FAST_TUNING,
+        prefix: fb.reverseLink.prefix,
+        stripPrefix: fb.reverseLink.stripPrefix,
+        mode: fb.reverseLink.mode,
+        tuning: { ...FAST_TUNING, ...env.link.tuning },
+        sourceClient: dr.client,
+        targetClient: primary.client,
         logger: silentLogger,
       });
       links.push(reverse);
@@ -290,14 +340,21 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         link: fb.reverseLink.name,
         target: primary.bootstrap,
         source: dr.bootstrap,
+        sourceClient: dr.client,
+        targetClient: primary.client,
+        topics: onlyTopic(drTopic),
         groups: (g) => g === GROUP,
         stopLink: () => reverse.stop(),
         logger: log,
       });
-      await producer.switchTo(drillCluster(primary.bootstrap, "drill-producer"), "primary-again");
+      await producer.switchTo(
+        drillCluster(primary.bootstrap, "drill-producer", primary.client),
+        "primary-again",
+        TOPIC,
+      );
       producer.resume();
       consumers = await startConsumers(
-        primary.bootstrap,
+        primary,
         "primary-again",
         nConsumers,
         GROUP,
@@ -308,18 +365,19 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       const again = producer.sent;
       await until("load after the switch back", () => (producer?.sent ?? 0) >= again + 100);
       final = primary;
+      finalTopic = TOPIC;
       finalName = "primary-again";
     }
 
     // Drain: producing stops, the group reads to the end of the final log.
     await producer.pause();
-    const ends = await logEnds(final.bootstrap, partitions);
+    const ends = await logEnds(final, finalTopic, partitions);
     await until(`the group to reach the end of the log on ${finalName}`, () =>
       ends.every((e, p) => consumers.some((c) => (c.positions.get(p) ?? -1) >= e)),
     );
     await Promise.all(consumers.map((c) => c.close()));
     consumers = [];
-    const stored = await seqsIn(final.bootstrap, TOPIC, partitions);
+    const stored = await seqsIn(final, finalTopic, partitions);
     let rpoRecords = 0;
     let oldestLost = Infinity;
     for (const [seq, a] of producer.acks) {
@@ -357,16 +415,20 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       unreplicatedAtKill,
       linkLagAtKill,
       groupSyncWindow,
+      groupCommitsUncopiedAtKill,
+      groupCommitStream,
+      uncommittedAtKill,
       failoverMs: report.durationMs,
       divergedRecords: fb?.divergedRecords ?? null,
       failover: report,
       failback: fb,
+      setup: env.setup,
+      leftOver,
     };
   } finally {
     await Promise.allSettled(consumers.map((c) => c.close()));
     await producer?.stop().catch(() => undefined);
     await Promise.allSettled(links.map((l) => l.stop()));
-    await Promise.allSettled(brokers.map((b) => b.kill9()));
-    await rm(dir, { recursive: true, force: true });
+    leftOver.push(...(await env.close()));
   }
 }

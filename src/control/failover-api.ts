@@ -1,68 +1,72 @@
 // REST routes for failover and failback of the control plane's links:
-// POST /api/links/:name/failover?force=true&topics=REGEX and POST /api/links/:name/failback.
-// The link's clusters are the topology's; a failed-over link stops and leaves the running set,
-// and failback starts the reverse link (named "<link>.reverse") in its place.
-import type { FastifyInstance } from "fastify";
+// POST /api/links/:name/failover?force=true&topics=REGEX&groups=REGEX&timeoutMs=N and
+// POST /api/links/:name/failback. The link's clusters are the topology's; a failed-over link
+// stops and leaves the running set, and failback starts the reverse link ("<link>.reverse", or
+// the file's link again after a round trip) in its place.
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ControlPlane } from "./control-plane.ts";
-import { failback, reverseLinkName } from "./failback.ts";
+import { failback, type FailbackReport } from "./failback.ts";
 import { failover, FailoverTimeoutError } from "./failover.ts";
 import { LinkStateError } from "./failover-state.ts";
+import { groupsOf, linkSpecOf, runningCluster, topicsOf, topicsParam } from "./link-clusters.ts";
 import { LinkRuntime } from "./link-runtime.ts";
-import { TopicFilter } from "../link/topic-filter.ts";
+import { MigrationBlockedError } from "./migrate.ts";
+import type { LinkSpec } from "./topology-schema.ts";
+import { FilterError } from "../link/topic-filter.ts";
 
 interface NameParams {
   name: string;
 }
 
-function errorStatus(e: unknown): number {
-  if (e instanceof LinkStateError) return 409;
+/** The HTTP status for an error of a failover, failback or cutover. */
+export function errorStatus(e: unknown): number {
+  if (e instanceof LinkStateError || e instanceof MigrationBlockedError) return 409;
   if (e instanceof FailoverTimeoutError) return 504;
+  if (e instanceof FilterError || e instanceof SyntaxError) return 400;
   return 502;
+}
+
+/** Sends an error answer. */
+export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
+  return reply.code(errorStatus(e)).send({ error: (e as Error).message });
 }
 
 /** Adds the failover and failback routes to the API. */
 export function registerFailoverRoutes(app: FastifyInstance, cp: ControlPlane): void {
-  app.post<{ Params: NameParams; Querystring: { force?: string; topics?: string; timeoutMs?: string } }>(
-    "/api/links/:name/failover",
-    async (req, reply) => {
-      const runtime = cp.links.get(req.params.name);
-      const spec = runtime?.spec ?? cp.topology?.links[req.params.name];
-      if (spec === undefined) return reply.code(404).send({ error: `no link '${req.params.name}'` });
-      const target = cp.clusters.get(spec.target);
-      if (target === undefined)
-        return reply.code(409).send({ error: `cluster '${spec.target}' is not running` });
-      let topics: RegExp | undefined;
-      try {
-        topics = req.query.topics === undefined ? undefined : new RegExp(`^(?:${req.query.topics})$`);
-      } catch (e) {
-        return reply.code(400).send({ error: `topics: ${(e as Error).message}` });
-      }
-      const groups = new TopicFilter({ groups: spec.groups });
-      try {
-        const report = await failover({
-          link: req.params.name,
-          target: target.bootstrap,
-          ...(cp.clusters.get(spec.source) === undefined
-            ? {}
-            : { source: (cp.clusters.get(spec.source) as { bootstrap: string }).bootstrap }),
-          ...(topics === undefined ? {} : { topics }),
-          groups: (g) => groups.matchesGroup(g),
-          force: req.query.force === "true",
-          ...(req.query.timeoutMs === undefined ? {} : { waitTimeoutMs: Number(req.query.timeoutMs) }),
-          stopLink: async () => {
-            cp.links.delete(req.params.name);
-            await runtime?.stop();
-          },
-        });
-        return report;
-      } catch (e) {
-        return reply.code(errorStatus(e)).send({ error: (e as Error).message });
-      }
-    },
-  );
+  app.post<{
+    Params: NameParams;
+    Querystring: { force?: string; topics?: string; groups?: string; timeoutMs?: string };
+  }>("/api/links/:name/failover", async (req, reply) => {
+    const name = req.params.name;
+    const runtime = cp.links.get(name);
+    const spec = runtime?.spec ?? linkSpecOf(cp, name);
+    if (spec === undefined) return reply.code(404).send({ error: `no link '${name}'` });
+    const target = runningCluster(cp, spec.target);
+    if (typeof target === "string") return reply.code(409).send({ error: target });
+    const source = cp.clusters.get(spec.source);
+    try {
+      return await failover({
+        link: name,
+        target: target.bootstrap,
+        targetClient: target.clientOptions,
+        ...(source === undefined ? {} : { source: source.bootstrap, sourceClient: source.clientOptions }),
+        topics: topicsParam(req.query.topics) ?? topicsOf(spec),
+        groups: groupsOf(spec, req.query.groups, "none"),
+        force: req.query.force === "true",
+        ...(req.query.timeoutMs === undefined ? {} : { waitTimeoutMs: Number(req.query.timeoutMs) }),
+        stopLink: async () => {
+          cp.links.delete(name);
+          await runtime?.stop();
+        },
+      });
+    } catch (e) {
+      return sendError(reply, e);
+    }
+  });
   app.post<{ Params: NameParams }>("/api/links/:name/failback", async (req, reply) => {
-    const spec = cp.topology?.links[req.params.name] ?? cp.links.get(req.params.name)?.spec;
-    if (spec === undefined) return reply.code(404).send({ error: `no link '${req.params.name}'` });
+    const name = req.params.name;
+    const spec = linkSpecOf(cp, name);
+    if (spec === undefined) return reply.code(404).send({ error: `no link '${name}'` });
     const old = cp.clusters.get(spec.source);
     const current = cp.clusters.get(spec.target);
     if (old === undefined || current === undefined) {
@@ -70,29 +74,54 @@ export function registerFailoverRoutes(app: FastifyInstance, cp: ControlPlane): 
     }
     try {
       const report = await failback({
-        link: req.params.name,
+        link: name,
         oldPrimary: old.bootstrap,
+        oldClient: old.clientOptions,
         current: current.bootstrap,
+        currentClient: current.clientOptions,
+        logger: cp.logger,
       });
-      const name = reverseLinkName(req.params.name);
-      const reverseSpec = {
-        ...spec,
-        source: spec.target,
-        target: spec.source,
-        topics: report.reverseLink.topics,
-        paused: false,
-      };
-      const bootstrapOf = (c: string): string => {
-        const running = cp.clusters.get(c);
-        if (running === undefined) throw new Error(`cluster '${c}' is not running`);
-        return running.bootstrap;
-      };
-      const reverse = new LinkRuntime(name, reverseSpec, bootstrapOf, cp.logger.child({ link: name }));
-      cp.links.set(name, reverse);
-      await reverse.started;
+      // A failback prepared before (e.g. before a restart of `ferry up`) hands back its reverse link to run again.
+      if (!(report.resumed && cp.links.has(report.reverseLink.name))) await startReverse(cp, spec, report);
       return report;
     } catch (e) {
-      return reply.code(errorStatus(e)).send({ error: (e as Error).message });
+      return sendError(reply, e);
     }
   });
+}
+
+/**
+ * Runs the failback's reverse link in the control plane. After a round trip the reverse is the
+ * file's own link, which starts as the file says; otherwise the failed-over link's settings
+ * turned round, with the report's topics and naming, and without ACL sync.
+ */
+async function startReverse(cp: ControlPlane, spec: LinkSpec, report: FailbackReport): Promise<void> {
+  const rl = report.reverseLink;
+  const declared = cp.topology?.links[rl.name];
+  const reverseSpec: LinkSpec = declared ?? {
+    ...spec,
+    source: spec.target,
+    target: spec.source,
+    topics: rl.topics,
+    exclude: "",
+    prefix: rl.prefix,
+    mode: rl.mode,
+    paused: false,
+    acls: { sync: false, principals: "" },
+  };
+  await cp.links.get(rl.name)?.stop();
+  const runtime = new LinkRuntime(
+    rl.name,
+    reverseSpec,
+    (c) => {
+      const running = cp.clusters.get(c);
+      if (running === undefined) throw new Error(`cluster '${c}' is not running`);
+      return running.bootstrap;
+    },
+    cp.logger.child({ link: rl.name }),
+    (c) => cp.clusters.get(c)?.clientOptions ?? {},
+    declared === undefined ? { stripPrefix: rl.stripPrefix } : {},
+  );
+  cp.links.set(rl.name, runtime);
+  await runtime.started;
 }

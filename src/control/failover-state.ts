@@ -17,6 +17,7 @@ import {
 import type { LinkStateStore } from "../link/link-state-store.ts";
 import { OffsetMap } from "../link/offset-map.ts";
 import type { ReplicaMode } from "../link/partition-replica.ts";
+import { targetTopicName } from "../link/topic-naming.ts";
 import { decodeBatches } from "../protocol/records/batch-codec.ts";
 import { isControl, iterateBatches } from "../protocol/records/batch-header.ts";
 import type { DecodedRecord } from "../protocol/records/record.ts";
@@ -47,6 +48,11 @@ export interface FailoverMarker {
   partitions: (LinkPartition & ReplicatedPosition)[];
 }
 
+/** Chooses source topics by name (a whole-name RegExp, or a link's topic filter). */
+export interface TopicSelector {
+  test(topic: string): boolean;
+}
+
 /** The link has no state on the cluster given as its target, or its state says it cannot be used. */
 export class LinkStateError extends Error {
   constructor(message: string) {
@@ -56,6 +62,11 @@ export class LinkStateError extends Error {
 }
 
 export { failoverKey };
+
+/** Written by `ferry failback` on the current primary: its report; a second failback hands it back, changing nothing. */
+export function failbackKey(link: string): string {
+  return `failback/${link}`;
+}
 
 /** The link's registration on its target; throws LinkStateError when the link never wrote there. */
 export function requireRegistration(store: LinkStateStore, link: string): LinkRegistration {
@@ -81,7 +92,7 @@ export async function linkPartitions(
   admin: Admin,
   store: LinkStateStore,
   reg: LinkRegistration,
-  topics: RegExp | undefined,
+  topics: TopicSelector | undefined,
   targetIsFerry: boolean,
 ): Promise<LinkPartition[]> {
   const out: LinkPartition[] = [];
@@ -93,7 +104,7 @@ export async function linkPartitions(
       const configs = await admin.describeConfigs(ResourceType.TOPIC, t.name, [MIRROR_SOURCE_CONFIG]);
       const mirror = parseMirrorSource(configs.find((c) => c.name === MIRROR_SOURCE_CONFIG)?.value);
       if (mirror === null || mirror.clusterId !== reg.sourceClusterId) continue;
-      if (reg.prefix + mirror.topic !== t.name || !selected(mirror.topic)) continue;
+      if (targetTopicName(reg, mirror.topic) !== t.name || !selected(mirror.topic)) continue;
       for (const p of t.partitions) {
         out.push({ sourceTopic: mirror.topic, targetTopic: t.name, partition: p.partition, mode: "mirror" });
       }
@@ -105,9 +116,10 @@ export async function linkPartitions(
     const slash = rest.lastIndexOf("/");
     const topic = rest.slice(0, slash);
     const partition = Number(rest.slice(slash + 1));
-    if (!Number.isInteger(partition) || !selected(topic)) continue;
-    if (!meta.topics.has(reg.prefix + topic)) continue;
-    out.push({ sourceTopic: topic, targetTopic: reg.prefix + topic, partition, mode: "translate" });
+    const targetTopic = targetTopicName(reg, topic);
+    if (!Number.isInteger(partition) || !selected(topic) || targetTopic === undefined) continue;
+    if (!meta.topics.has(targetTopic)) continue;
+    out.push({ sourceTopic: topic, targetTopic, partition, mode: "translate" });
   }
   return out.sort((a, b) => a.sourceTopic.localeCompare(b.sourceTopic) || a.partition - b.partition);
 }

@@ -2,7 +2,7 @@
 // cluster is unreachable), applies filter and pause changes live, and keeps its history and
 // backlog progress.
 import type { ClusterOptions } from "../client/cluster.ts";
-import { Link } from "../link/link.ts";
+import { Link, type LinkOptions } from "../link/link.ts";
 import { linkStatus, type LinkStatus } from "../link/link-status.ts";
 import type { Logger } from "../util/logger.ts";
 import { BacklogTracker } from "./backlog.ts";
@@ -39,6 +39,8 @@ export class LinkRuntime {
   readonly started: Promise<void>;
 
   readonly #clientOptionsOf: ClientOptionsOf;
+  /** Naming beyond the spec's prefix: a failback's reverse link strips the forward link's prefix. */
+  readonly stripPrefix: string;
 
   constructor(
     name: string,
@@ -46,8 +48,10 @@ export class LinkRuntime {
     bootstrapOf: BootstrapOf,
     logger: Logger,
     clientOptionsOf: ClientOptionsOf = () => ({}),
+    extra: Pick<LinkOptions, "stripPrefix"> = {},
   ) {
     this.#clientOptionsOf = clientOptionsOf;
+    this.stripPrefix = extra.stripPrefix ?? "";
     this.name = name;
     this.spec = spec;
     this.userPaused = spec.paused;
@@ -68,6 +72,7 @@ export class LinkRuntime {
           target: bootstrapOf(spec.target),
           filters: { topics: spec.topics, exclude: spec.exclude, groups: spec.groups },
           prefix: spec.prefix,
+          ...(this.stripPrefix === "" ? {} : { stripPrefix: this.stripPrefix }),
           mode: spec.mode,
           sourceClient: this.#clientOptionsOf(spec.source),
           targetClient: this.#clientOptionsOf(spec.target),

@@ -17,6 +17,7 @@ import {
   translateCommitted,
   type LinkPartition,
   type ReplicatedPosition,
+  type TopicSelector,
 } from "./failover-state.ts";
 
 export interface MigrationOptions {
@@ -25,13 +26,20 @@ export interface MigrationOptions {
   target: string;
   /** Groups that must move (default every consumer group with offsets on the link's topics). */
   groups?: (group: string) => boolean;
+  /** Only these source topics (whole name; default every topic the link copies). */
+  topics?: TopicSelector;
+  /** Client settings for both clusters; `sourceClient` and `targetClient` add to them per side. */
   client?: Partial<ClusterOptions>;
+  sourceClient?: Partial<ClusterOptions>;
+  targetClient?: Partial<ClusterOptions>;
 }
 
 export interface MigrationPlan {
   link: string;
   partitions: { topic: string; partition: number; sourceEnd: number; replicated: number; lag: number }[];
   lag: number;
+  /** Source topics the link's filter selects that have nothing on the target yet (known through the control plane). */
+  uncopiedTopics: string[];
   groups: { group: string; sourceState: string; partitions: number; inSync: number }[];
   configs: { topic: string; differing: string[] }[];
   consumersStopped: boolean;
@@ -42,10 +50,30 @@ export interface MigrationPlan {
 
 const IDLE = new Set(["Empty", "Dead", ""]);
 
+/** A cutover refused because consumers still read the source; nothing was changed. */
+export class MigrationBlockedError extends Error {
+  readonly blockers: string[];
+  constructor(blockers: string[]) {
+    super(`consumers still read the source: ${blockers.join("; ")}; stop them first (or --force)`);
+    this.name = "MigrationBlockedError";
+    this.blockers = blockers;
+  }
+}
+
 /** Reads where the migration stands; changes nothing. */
 export async function migrationPlan(options: MigrationOptions): Promise<MigrationPlan> {
-  const source = new Cluster({ clientId: "ferry-migrate", ...options.client, bootstrap: options.source });
-  const target = new Cluster({ clientId: "ferry-migrate", ...options.client, bootstrap: options.target });
+  const source = new Cluster({
+    clientId: "ferry-migrate",
+    ...options.client,
+    ...options.sourceClient,
+    bootstrap: options.source,
+  });
+  const target = new Cluster({
+    clientId: "ferry-migrate",
+    ...options.client,
+    ...options.targetClient,
+    bootstrap: options.target,
+  });
   try {
     const sourceAdmin = new Admin(source);
     const targetAdmin = new Admin(target);
@@ -56,7 +84,7 @@ export async function migrationPlan(options: MigrationOptions): Promise<Migratio
       targetAdmin,
       store,
       reg,
-      undefined,
+      options.topics,
       await isFerryBroker(target),
     );
     const [ends, positions] = await Promise.all([
@@ -75,6 +103,16 @@ export async function migrationPlan(options: MigrationOptions): Promise<Migratio
       };
     });
     const lag = partitions.reduce((n, p) => n + p.lag, 0);
+    const uncopiedTopics: string[] = [];
+    if (options.topics !== undefined) {
+      const meta = await source.withRetries(() => source.refreshMetadata(null));
+      const copied = new Set(parts.map((p) => p.sourceTopic));
+      for (const t of meta.topics.values()) {
+        if (t.isInternal || t.errorCode !== 0 || t.name.startsWith("__") || copied.has(t.name)) continue;
+        if (options.topics.test(t.name)) uncopiedTopics.push(t.name);
+      }
+      uncopiedTopics.sort();
+    }
     const index = new Map<string, number>();
     parts.forEach((p, i) => index.set(`${p.sourceTopic}/${p.partition}`, i));
     const groups: MigrationPlan["groups"] = [];
@@ -108,13 +146,11 @@ export async function migrationPlan(options: MigrationOptions): Promise<Migratio
       groups.push({ group: g.groupId, sourceState: g.state, partitions: committed.length, inSync });
     }
     const configs: MigrationPlan["configs"] = [];
-    for (const topic of new Set(parts.map((p) => p.sourceTopic))) {
+    const targets = new Map(parts.map((p) => [p.sourceTopic, p.targetTopic]));
+    for (const [topic, targetTopic] of targets) {
       const want = configsToCopy(await sourceAdmin.describeConfigs(ResourceType.TOPIC, topic));
       const have = new Map(
-        (await targetAdmin.describeConfigs(ResourceType.TOPIC, reg.prefix + topic)).map((c) => [
-          c.name,
-          c.value,
-        ]),
+        (await targetAdmin.describeConfigs(ResourceType.TOPIC, targetTopic)).map((c) => [c.name, c.value]),
       );
       const differing = Object.entries(want)
         .filter(([k, v]) => have.get(k) !== v)
@@ -124,6 +160,7 @@ export async function migrationPlan(options: MigrationOptions): Promise<Migratio
     const consumersStopped = groups.every((g) => IDLE.has(g.sourceState));
     const blockers: string[] = [];
     if (lag > 0) blockers.push(`${lag} records not copied yet`);
+    for (const t of uncopiedTopics) blockers.push(`topic ${t} is not on the target yet`);
     for (const g of groups) {
       if (!IDLE.has(g.sourceState))
         blockers.push(`group ${g.group} still has consumers on the source (${g.sourceState})`);
@@ -137,6 +174,7 @@ export async function migrationPlan(options: MigrationOptions): Promise<Migratio
       link: options.link,
       partitions,
       lag,
+      uncopiedTopics,
       groups,
       configs,
       consumersStopped,
@@ -150,21 +188,26 @@ export async function migrationPlan(options: MigrationOptions): Promise<Migratio
 
 /** The cutover: refuses while consumers read the source (unless forced), then a planned failover. */
 export async function cutover(
-  options: MigrationOptions & { force?: boolean; waitTimeoutMs?: number },
+  options: MigrationOptions & {
+    force?: boolean;
+    waitTimeoutMs?: number;
+    /** Stops the running link (control plane) once lag is 0, as failover's. */
+    stopLink?: () => Promise<void>;
+  },
 ): Promise<{ plan: MigrationPlan; failover: FailoverReport }> {
   const plan = await migrationPlan(options);
-  if (!plan.consumersStopped && options.force !== true) {
-    throw new Error(
-      `consumers still read the source: ${plan.blockers.join("; ")}; stop them first (or --force)`,
-    );
-  }
+  if (!plan.consumersStopped && options.force !== true) throw new MigrationBlockedError(plan.blockers);
   const report = await failover({
     link: options.link,
     source: options.source,
     target: options.target,
     ...(options.groups === undefined ? {} : { groups: options.groups }),
+    ...(options.topics === undefined ? {} : { topics: options.topics }),
     ...(options.waitTimeoutMs === undefined ? {} : { waitTimeoutMs: options.waitTimeoutMs }),
     ...(options.client === undefined ? {} : { client: options.client }),
+    ...(options.sourceClient === undefined ? {} : { sourceClient: options.sourceClient }),
+    ...(options.targetClient === undefined ? {} : { targetClient: options.targetClient }),
+    ...(options.stopLink === undefined ? {} : { stopLink: options.stopLink }),
   });
   return { plan, failover: report };
 }

@@ -33,6 +33,8 @@ export interface ObjectShape extends Described {
   kind: "object";
   properties: Record<string, Shape>;
   required?: readonly string[];
+  /** Left out when absent, its presence meaning something (a `tls` block turns TLS on); default: filled with defaults. */
+  optional?: boolean;
 }
 
 /** A map with free keys (names) and values of one shape. */
@@ -419,6 +421,7 @@ function validateObject(
   }
   for (const [name, prop] of Object.entries(shape.properties)) {
     if (out[name] !== undefined || seen.has(name)) continue;
+    if (prop.kind === "object" && prop.optional === true) continue;
     if (prop.kind === "object" && (prop.required ?? []).length === 0) {
       out[name] = validateObject(ctx, undefined, prop, join(path, name), node);
       continue;

@@ -20,6 +20,7 @@ const site: Record<string, Shape> = {
 const tls: ObjectShape = {
   kind: "object",
   description: "TLS 1.2+ to the cluster; the certificate and the broker's name are verified.",
+  optional: true,
   properties: {
     enabled: { kind: "boolean", default: true },
     ca: {

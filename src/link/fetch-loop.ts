@@ -142,13 +142,30 @@ export async function runFetchLoop(ctx: LinkContext, options: FetchLoopOptions):
       }
     }
     await writing;
+    // The answer's buffer (all partitions' records are views of it) can be reused once the
+    // writer is done with every chunk: a mirror append has then been answered or its
+    // connection closed, so no byte of it is still to be sent. A translation writer's producer
+    // may hold batches longer, so those buffers are left to the GC.
+    const frame = answers.find((a) => a.records.length > 0)?.records;
+    const giveBack = (): void => {
+      if (frame !== undefined && !translate) ctx.framePool.give(frame);
+    };
     if (chunks.length > 0) {
-      writing = options.writer.write(chunks).catch((e: unknown) => {
-        ctx.metrics.errors++;
-        ctx.logger.error("writer failed", { error: (e as Error).message });
-        for (const c of chunks)
-          c.replica.fail(`write failed: ${(e as Error).message}`, undefined, ctx.tuning.errorBackoffMs);
-      });
+      writing = options.writer.write(chunks).then(
+        () => {
+          giveBack();
+          ctx.onCopied?.();
+        },
+        (e: unknown) => {
+          giveBack();
+          ctx.metrics.errors++;
+          ctx.logger.error("writer failed", { error: (e as Error).message });
+          for (const c of chunks)
+            c.replica.fail(`write failed: ${(e as Error).message}`, undefined, ctx.tuning.errorBackoffMs);
+        },
+      );
+    } else {
+      giveBack();
     }
   }
   await writing;

@@ -1,10 +1,11 @@
-// Consumer group offset sync: committed offsets of the selected source groups are translated
-// exactly (mirror: the same offset; translation: through the offset map) and committed on the
-// target only while the group has no active members there, never moving an offset backwards.
-// An offset the link has not copied up to yet waits for the next round; target offsets ahead of
-// the translated ones are reported as conflicts, not overwritten.
-import { fetchCommittedOffsets, commitOffsets, type OffsetToCommit } from "../client/group-offsets.ts";
-import { ErrorCode, KafkaError } from "../protocol/error-codes.ts";
+// Consumer group offset sync by polling: every round, the committed offsets of the selected
+// source groups are read (OffsetFetch), translated exactly (mirror: the same offset; translation:
+// through the offset map) and committed on the target through the GroupCommitter's rules. An
+// offset the link has not copied up to yet waits for the next round; target offsets ahead of the
+// translated ones are reported as conflicts, not overwritten. The __consumer_offsets stream
+// (offset-stream.ts) copies commits as they happen; this round is its start and its backstop.
+import { fetchCommittedOffsets } from "../client/group-offsets.ts";
+import type { GroupCommitter, TranslatedOffset } from "./group-commit.ts";
 import type { LinkContext } from "./link-context.ts";
 import type { PartitionReplica } from "./partition-replica.ts";
 
@@ -24,14 +25,6 @@ export interface GroupSyncStatus {
   error?: string;
 }
 
-const IDLE_STATES = new Set(["Empty", "Dead", ""]);
-/** What a coordinator answers an outside commit to a group that has members. */
-const ACTIVE_GROUP_ERRORS: ReadonlySet<number> = new Set([
-  ErrorCode.UNKNOWN_MEMBER_ID,
-  ErrorCode.ILLEGAL_GENERATION,
-  ErrorCode.REBALANCE_IN_PROGRESS,
-]);
-
 /** The target offset for a committed source offset, or undefined when it is not copied yet. */
 export function translateOffset(r: PartitionReplica, offset: number): number | undefined {
   if (r.mode === "mirror") return offset <= r.writtenOffset ? offset : undefined;
@@ -39,7 +32,7 @@ export function translateOffset(r: PartitionReplica, offset: number): number | u
 }
 
 /** One round over every selected group; returns each group's status. */
-export async function syncGroups(ctx: LinkContext): Promise<GroupSyncStatus[]> {
+export async function syncGroups(ctx: LinkContext, committer: GroupCommitter): Promise<GroupSyncStatus[]> {
   const groups = (await ctx.sourceAdmin.listGroups()).filter(
     (g) => ctx.filter.matchesGroup(g.groupId) && (g.protocolType === "consumer" || g.protocolType === ""),
   );
@@ -57,7 +50,7 @@ export async function syncGroups(ctx: LinkContext): Promise<GroupSyncStatus[]> {
     };
     out.push(status);
     try {
-      await syncGroup(ctx, g.groupId, status);
+      await syncGroup(ctx, committer, g.groupId, status);
     } catch (e) {
       status.error = (e as Error).message;
       ctx.metrics.errors++;
@@ -66,9 +59,14 @@ export async function syncGroups(ctx: LinkContext): Promise<GroupSyncStatus[]> {
   return out;
 }
 
-async function syncGroup(ctx: LinkContext, groupId: string, status: GroupSyncStatus): Promise<void> {
+async function syncGroup(
+  ctx: LinkContext,
+  committer: GroupCommitter,
+  groupId: string,
+  status: GroupSyncStatus,
+): Promise<void> {
   const committed = await fetchCommittedOffsets(ctx.source, groupId);
-  const wanted: (OffsetToCommit & { source: number })[] = [];
+  const wanted: TranslatedOffset[] = [];
   for (const c of committed) {
     if (c.offset < 0n) continue;
     const r = ctx.replicas.get(`${c.topic}/${c.partition}`);
@@ -79,59 +77,24 @@ async function syncGroup(ctx: LinkContext, groupId: string, status: GroupSyncSta
       continue;
     }
     wanted.push({
-      topic: r.targetTopic,
+      sourceTopic: r.sourceTopic,
+      targetTopic: r.targetTopic,
       partition: r.partition,
-      offset: BigInt(t),
-      metadata: c.metadata ?? null,
       source: Number(c.offset),
+      target: t,
+      metadata: c.metadata ?? null,
     });
   }
   if (wanted.length === 0) return;
-  try {
-    const [description] = await ctx.targetAdmin.describeGroups([groupId]);
-    status.targetState = description?.state ?? "";
-    if (!IDLE_STATES.has(status.targetState)) return;
-  } catch (e) {
-    // Without DescribeGroups the coordinator still refuses outside commits to a group with members.
-    if (!(e instanceof KafkaError && e.code === ErrorCode.UNSUPPORTED_VERSION)) throw e;
-    status.targetState = "unknown";
-  }
-  const current = new Map<string, bigint>();
-  for (const c of await fetchCommittedOffsets(ctx.target, groupId, wanted))
-    current.set(`${c.topic}/${c.partition}`, c.offset);
-  const toCommit: OffsetToCommit[] = [];
-  for (const w of wanted) {
-    const have = current.get(`${w.topic}/${w.partition}`) ?? -1n;
-    if (have === w.offset) {
-      status.inSync++;
-    } else if (have < w.offset) {
-      toCommit.push({
-        topic: w.topic,
-        partition: w.partition,
-        offset: w.offset,
-        metadata: w.metadata ?? null,
-      });
-    } else {
-      status.conflicts.push({
-        topic: w.topic,
-        partition: w.partition,
-        source: w.source,
-        translated: Number(w.offset),
-        target: Number(have),
-      });
-    }
-  }
-  if (toCommit.length === 0) return;
-  try {
-    await commitOffsets(ctx.target, groupId, toCommit);
-  } catch (e) {
-    if (e instanceof KafkaError && ACTIVE_GROUP_ERRORS.has(e.code)) {
-      status.targetState = "active";
-      return;
-    }
-    throw e;
-  }
-  status.committed = toCommit.length;
-  status.inSync += toCommit.length;
-  ctx.metrics.groupCommits += toCommit.length;
+  const outcome = await committer.commit(groupId, wanted);
+  status.targetState = outcome.targetState;
+  status.inSync = outcome.inSync.length + outcome.committed.length;
+  status.committed = outcome.committed.length;
+  status.conflicts = outcome.ahead.map(({ offset, target }) => ({
+    topic: offset.targetTopic,
+    partition: offset.partition,
+    source: offset.source,
+    translated: offset.target,
+    target,
+  }));
 }

@@ -2,6 +2,7 @@
 // logger and metrics. Built by Link; the other modules take it instead of importing Link.
 import type { Admin } from "../client/admin.ts";
 import type { Cluster } from "../client/cluster.ts";
+import type { FramePool } from "../net/frame-pool.ts";
 import type { Logger } from "../util/logger.ts";
 import type { LinkMetrics } from "./link-metrics.ts";
 import type { LinkRegistration } from "./link-registry.ts";
@@ -13,7 +14,7 @@ import type { TopicFilter } from "./topic-filter.ts";
 export interface LinkTuning {
   /** How often source topics are listed (new topics, partition increases). */
   topicsIntervalMs: number;
-  /** How often consumer group offsets are synced. */
+  /** How often consumer group offsets are polled (the backstop of the __consumer_offsets stream). */
   groupsIntervalMs: number;
   /** How often topic configs are compared and synced. */
   configsIntervalMs: number;
@@ -43,6 +44,8 @@ export const DEFAULT_TUNING: LinkTuning = {
 
 export interface LinkContext {
   readonly name: string;
+  /** The source's large fetch answers land here; a fetch loop gives each back once written. */
+  readonly framePool: FramePool;
   readonly source: Cluster;
   readonly target: Cluster;
   readonly sourceAdmin: Admin;
@@ -50,6 +53,8 @@ export interface LinkContext {
   readonly sourceClusterId: string;
   readonly targetClusterId: string;
   readonly prefix: string;
+  /** Removed from source topic names before `prefix` is added ("" for none). */
+  readonly stripPrefix: string;
   readonly tuning: LinkTuning;
   readonly logger: Logger;
   readonly metrics: LinkMetrics;
@@ -65,4 +70,6 @@ export interface LinkContext {
   readonly signal: AbortSignal;
   filter: TopicFilter;
   paused: boolean;
+  /** Called after the data path wrote to the target: offset commits waiting for those records may go. */
+  onCopied: (() => void) | undefined;
 }

@@ -1,5 +1,6 @@
-// Link-wide measurements that are not per partition: the replication latency histogram
-// (source record timestamp to acknowledged on the target) and error counters.
+// Link-wide measurements that are not per partition: the replication latency histograms (source
+// record timestamp to acknowledged on the target; source offset commit to committed on the
+// target) and counters.
 
 /** Upper bounds (seconds) of the latency histogram's buckets, Prometheus style. */
 export const LATENCY_BUCKETS = [
@@ -40,5 +41,11 @@ export class LinkMetrics {
   fetches = 0;
   writes = 0;
   groupCommits = 0;
+  /** Offset commits of selected groups read from the source's __consumer_offsets. */
+  groupCommitsRead = 0;
+  /** Of those, the ones committed on the target (the newest of coalesced ones counts once). */
+  groupCommitsReplicated = 0;
+  /** Source commit timestamp to committed on the target, for commits that came through the stream. */
+  readonly groupCommitLatency = new LatencyHistogram();
   startedAt = Date.now();
 }

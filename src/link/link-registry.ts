@@ -9,6 +9,8 @@ export interface LinkRegistration {
   sourceClusterId: string;
   targetClusterId: string;
   prefix: string;
+  /** Removed from source topic names before `prefix` is added (a failback's reverse link); absent: none. */
+  stripPrefix?: string;
   /** Decimal strings: producer ids are int64. */
   producerIds: string[];
 }
@@ -27,6 +29,18 @@ export function registrationKey(link: string): string {
 /** Written by `ferry failover`: the link was stopped and its target promoted; it must not run again. */
 export function failoverKey(link: string): string {
   return `failover/${link}`;
+}
+
+/** Topics of this cluster that a failover made primary: its markers list their partitions' `targetTopic`. */
+export function failedOverTopics(store: LinkStateStore): Set<string> {
+  const out = new Set<string>();
+  for (const [, marker] of store.entries("failover/")) {
+    const parts = marker.partitions;
+    if (!Array.isArray(parts)) continue;
+    for (const p of parts as { targetTopic?: unknown }[])
+      if (typeof p.targetTopic === "string") out.add(p.targetTopic);
+  }
+  return out;
 }
 
 export function checkpointKey(link: string, topic: string, partition: number): string {

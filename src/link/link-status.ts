@@ -2,7 +2,7 @@
 // Prometheus text exposition (for /metrics). Metric names follow Prometheus conventions:
 // ferry_link_ prefix, _total for counters, base units (seconds, bytes).
 import type { Link } from "./link.ts";
-import { LATENCY_BUCKETS } from "./link-metrics.ts";
+import { LATENCY_BUCKETS, type LatencyHistogram } from "./link-metrics.ts";
 import type { PartitionReplica } from "./partition-replica.ts";
 
 export interface PartitionStatus {
@@ -56,6 +56,53 @@ export interface LinkStatus {
   skippedTopics: { topic: string; reason: string }[];
   failedTopics: { topic: string; error: string }[];
   groups: Link["groups"];
+  /** How group offset commits reach the target: the __consumer_offsets stream, or polling alone. */
+  groupCommitStream: GroupCommitStreamStatus;
+}
+
+export interface GroupCommitStreamStatus {
+  /** off (no groups selected), starting, tailing, or polling-only (see reason). */
+  state: string;
+  reason?: string;
+  /** __consumer_offsets partitions tailed. */
+  partitions: number;
+  /** Offset commits of selected groups read from the stream. */
+  commitsRead: number;
+  /** Commits committed on the target from the stream (coalesced ones count once). */
+  commitsReplicated: number;
+  /** Commits waiting for the records they point at to be copied. */
+  pending: number;
+  /** Commits not made because the target group had active members. */
+  blocked: number;
+  /** Source commit timestamp to committed on the target. */
+  latencyMs: { p50: number; p99: number; count: number };
+  lastError?: { message: string; at: string };
+  /** Why the last polling round failed as a whole, if it did. */
+  pollError?: string;
+}
+
+function groupCommitStreamStatus(link: Link): GroupCommitStreamStatus {
+  const stream = link.offsetStream;
+  const relay = link.commitRelay;
+  const m = link.ctx.metrics;
+  const h = m.groupCommitLatency;
+  const lastError = [stream.lastError, relay.lastError]
+    .filter((e) => e !== undefined)
+    .sort((a, b) => b.at - a.at)[0];
+  return {
+    state: stream.state,
+    ...(stream.reason === undefined ? {} : { reason: stream.reason }),
+    partitions: stream.partitions,
+    commitsRead: m.groupCommitsRead,
+    commitsReplicated: m.groupCommitsReplicated,
+    pending: relay.pending,
+    blocked: relay.blocked,
+    latencyMs: { p50: h.quantileMs(0.5), p99: h.quantileMs(0.99), count: h.count },
+    ...(lastError === undefined
+      ? {}
+      : { lastError: { message: lastError.message, at: new Date(lastError.at).toISOString() } }),
+    ...(link.groupPollError === undefined ? {} : { pollError: link.groupPollError }),
+  };
 }
 
 function partitionStatus(r: PartitionReplica, now: number): PartitionStatus {
@@ -135,6 +182,7 @@ export function linkStatus(link: Link): LinkStatus {
     skippedTopics: [...link.topics.skipped].map(([topic, reason]) => ({ topic, reason })),
     failedTopics: [...link.topics.failed].map(([topic, error]) => ({ topic, error })),
     groups: link.groups,
+    groupCommitStream: groupCommitStreamStatus(link),
   };
 }
 
@@ -215,6 +263,36 @@ export function linkMetricsText(links: readonly Link[]): string {
       help: "Source record timestamp to acknowledged on the target.",
       lines: [],
     },
+    {
+      name: "ferry_link_group_commit_stream_tailing",
+      type: "gauge",
+      help: "1 while the link tails the source's __consumer_offsets; 0 while it polls group offsets only.",
+      lines: [],
+    },
+    {
+      name: "ferry_link_group_commits_read_total",
+      type: "counter",
+      help: "Offset commits of selected groups read from the source's __consumer_offsets.",
+      lines: [],
+    },
+    {
+      name: "ferry_link_group_commits_replicated_total",
+      type: "counter",
+      help: "Offset commits from the source's __consumer_offsets committed on the target.",
+      lines: [],
+    },
+    {
+      name: "ferry_link_group_commits_pending",
+      type: "gauge",
+      help: "Offset commits waiting for the records they point at to be copied.",
+      lines: [],
+    },
+    {
+      name: "ferry_link_group_commit_latency_seconds",
+      type: "histogram",
+      help: "Source offset commit timestamp to committed on the target.",
+      lines: [],
+    },
   ];
   const fam = (name: string): string[] =>
     (families.find((f) => f.name === name) as { lines: string[] }).lines;
@@ -239,23 +317,49 @@ export function linkMetricsText(links: readonly Link[]): string {
     fam("ferry_link_group_offsets_committed_total").push(
       `ferry_link_group_offsets_committed_total${ll} ${ctx.metrics.groupCommits}`,
     );
-    const h = ctx.metrics.latency;
-    let cumulative = 0;
-    LATENCY_BUCKETS.forEach((le, i) => {
-      cumulative += h.counts[i] as number;
-      fam("ferry_link_replication_latency_seconds").push(
-        `ferry_link_replication_latency_seconds_bucket${labels({ link: ctx.name, le })} ${cumulative}`,
-      );
-    });
-    fam("ferry_link_replication_latency_seconds").push(
-      `ferry_link_replication_latency_seconds_bucket${labels({ link: ctx.name, le: "+Inf" })} ${h.count}`,
-      `ferry_link_replication_latency_seconds_sum${ll} ${h.sumSeconds}`,
-      `ferry_link_replication_latency_seconds_count${ll} ${h.count}`,
+    histogramLines(
+      fam("ferry_link_replication_latency_seconds"),
+      "ferry_link_replication_latency_seconds",
+      ctx.name,
+      ctx.metrics.latency,
+    );
+    fam("ferry_link_group_commit_stream_tailing").push(
+      `ferry_link_group_commit_stream_tailing${ll} ${link.offsetStream.state === "tailing" ? 1 : 0}`,
+    );
+    fam("ferry_link_group_commits_read_total").push(
+      `ferry_link_group_commits_read_total${ll} ${ctx.metrics.groupCommitsRead}`,
+    );
+    fam("ferry_link_group_commits_replicated_total").push(
+      `ferry_link_group_commits_replicated_total${ll} ${ctx.metrics.groupCommitsReplicated}`,
+    );
+    fam("ferry_link_group_commits_pending").push(
+      `ferry_link_group_commits_pending${ll} ${link.commitRelay.pending}`,
+    );
+    histogramLines(
+      fam("ferry_link_group_commit_latency_seconds"),
+      "ferry_link_group_commit_latency_seconds",
+      ctx.name,
+      ctx.metrics.groupCommitLatency,
     );
   }
   return (
     families
       .map((f) => [`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.lines].join("\n"))
       .join("\n") + "\n"
+  );
+}
+
+/** A histogram's cumulative buckets, sum and count for one link. */
+function histogramLines(out: string[], name: string, link: string, h: LatencyHistogram): void {
+  let cumulative = 0;
+  LATENCY_BUCKETS.forEach((le, i) => {
+    cumulative += h.counts[i] as number;
+    out.push(`${name}_bucket${labels({ link, le })} ${cumulative}`);
+  });
+  const ll = labels({ link });
+  out.push(
+    `${name}_bucket${labels({ link, le: "+Inf" })} ${h.count}`,
+    `${name}_sum${ll} ${h.sumSeconds}`,
+    `${name}_count${ll} ${h.count}`,
   );
 }

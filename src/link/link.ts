@@ -1,8 +1,10 @@
 // A replication link between two Kafka clusters: the long-running object behind `ferry link`
 // and the control plane. It owns both client connections, the topic/config/group sync loops,
-// one fetch loop per (source leader, mode), and its durable state on the target.
+// the tail of the source's consumer offsets, one fetch loop per (source leader, mode), and its
+// durable state on the target.
 import { Admin } from "../client/admin.ts";
 import { Cluster, type ClusterOptions } from "../client/cluster.ts";
+import { FramePool } from "../net/frame-pool.ts";
 import { isFerryBroker } from "../client/mirror-append.ts";
 import { IsolationLevel } from "../client/consumer.ts";
 import { listOffsets, OffsetSpec } from "../client/offsets.ts";
@@ -10,7 +12,9 @@ import { sleep } from "../client/retry.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { AclSync, type AclSyncOptions } from "./acl-sync.ts";
 import { flushCheckpoints } from "./checkpoints.ts";
+import { CommitRelay } from "./commit-relay.ts";
 import { runFetchLoop } from "./fetch-loop.ts";
+import { GroupCommitter } from "./group-commit.ts";
 import { syncGroups, type GroupSyncStatus } from "./group-sync.ts";
 import { DEFAULT_TUNING, type LinkContext, type LinkTuning } from "./link-context.ts";
 import { LinkMetrics } from "./link-metrics.ts";
@@ -18,6 +22,7 @@ import { failoverKey, registrationWrite, type LinkRegistration } from "./link-re
 import { LinkStateStore } from "./link-state-store.ts";
 import { LoopGuard } from "./loop-guard.ts";
 import { MirrorWriter } from "./mirror-writer.ts";
+import { OffsetStream } from "./offset-stream.ts";
 import type { PartitionReplica, ReplicaMode } from "./partition-replica.ts";
 import {
   newTopicSyncState,
@@ -38,6 +43,11 @@ export interface LinkOptions {
   filters?: Partial<LinkFilters>;
   /** Prepended to every target topic name (default none: identity naming). */
   prefix?: string;
+  /**
+   * Removed from every source topic name before `prefix` is added; source topics without it are
+   * not copied. A failback's reverse link uses it to map "prefix+topic" back to "topic".
+   */
+  stripPrefix?: string;
   /** Default auto: mirror topics when the target is a Ferry broker, translation otherwise. */
   mode?: ModeChoice;
   tuning?: Partial<LinkTuning>;
@@ -61,6 +71,10 @@ export class LinkConfigError extends Error {
 
 const NAME = /^[A-Za-z0-9._-]{1,200}$/;
 const PAUSED_END_REFRESH_MS = 1_000;
+/** How often commits waiting for data are looked at besides the data path's wake-ups (replicas becoming ready). */
+const COMMIT_RELAY_CHECK_MS = 200;
+/** How long a stopping link keeps committing the offsets whose records it copied. */
+const COMMIT_DRAIN_MS = 5_000;
 
 export class Link {
   readonly ctx: LinkContext;
@@ -68,6 +82,14 @@ export class Link {
   readonly targetIsFerry: boolean;
   readonly topics: TopicSyncState = newTopicSyncState();
   groups: GroupSyncStatus[] = [];
+  /** Offset commits read from the source's __consumer_offsets, waiting for their records. */
+  readonly commitRelay: CommitRelay;
+  readonly offsetStream: OffsetStream;
+  /** Why the last polling round of group offsets failed as a whole (e.g. no ListGroups), if it did. */
+  groupPollError: string | undefined;
+  /** Polling rounds of group offsets completed. */
+  groupPollRounds = 0;
+  readonly #committer: GroupCommitter;
   readonly #abort: AbortController;
   readonly #loops = new Map<string, Promise<void>>();
   readonly #background: Promise<void>[] = [];
@@ -76,6 +98,7 @@ export class Link {
   /** Set when ACL sync is on. */
   aclSync: AclSync | undefined;
   #wakeTopics: (() => void) | undefined;
+  #wakeGroups: (() => void) | undefined;
   #stopped: Promise<void> | undefined;
 
   private constructor(
@@ -91,6 +114,10 @@ export class Link {
     this.targetIsFerry = targetIsFerry;
     this.#mirrorWriter = new MirrorWriter(ctx);
     this.#loopGuard = loopGuard;
+    this.#committer = new GroupCommitter(ctx);
+    this.commitRelay = new CommitRelay(ctx, this.#committer);
+    this.offsetStream = new OffsetStream(ctx, this.commitRelay, () => this.#wakeGroups?.());
+    ctx.onCopied = () => this.commitRelay.kick();
   }
 
   /** Connects to both clusters, reads the link's state, attaches topics and starts copying. */
@@ -101,6 +128,16 @@ export class Link {
     const prefix = options.prefix ?? "";
     if (prefix !== "" && !/^[A-Za-z0-9._-]+$/.test(prefix)) {
       throw new LinkConfigError("prefix", `'${prefix}' may hold only letters, digits, '.', '_' and '-'`);
+    }
+    const stripPrefix = options.stripPrefix ?? "";
+    if (stripPrefix !== "" && !/^[A-Za-z0-9._-]+$/.test(stripPrefix)) {
+      throw new LinkConfigError(
+        "stripPrefix",
+        `'${stripPrefix}' may hold only letters, digits, '.', '_' and '-'`,
+      );
+    }
+    if (stripPrefix !== "" && options.acls?.sync === true) {
+      throw new LinkConfigError("stripPrefix", "ACL sync does not rename by a strip prefix; turn one off");
     }
     const filter = new TopicFilter(options.filters);
     let aclSync: AclSync | undefined;
@@ -113,10 +150,13 @@ export class Link {
       );
     }
     const logger = (options.logger ?? createLogger()).child({ link: options.name });
+    // Fetch answers are read into pooled buffers, given back once written to the target.
+    const framePool = new FramePool();
     const source = new Cluster({
       clientId: `ferry-link-${options.name}`,
       ...options.sourceClient,
       bootstrap: options.source,
+      framePool,
     });
     const target = new Cluster({
       clientId: `ferry-link-${options.name}`,
@@ -132,7 +172,7 @@ export class Link {
       ]);
       const sourceClusterId = sourceInfo.clusterId ?? "unknown-source";
       const targetClusterId = targetInfo.clusterId ?? "unknown-target";
-      if (sourceClusterId === targetClusterId && prefix === "") {
+      if (sourceClusterId === targetClusterId && prefix === "" && stripPrefix === "") {
         throw new LinkConfigError(
           "target",
           `source and target are the same cluster (${sourceClusterId}); a link needs a prefix to copy within one cluster`,
@@ -161,12 +201,14 @@ export class Link {
         sourceClusterId,
         targetClusterId,
         prefix,
+        ...(stripPrefix === "" ? {} : { stripPrefix }),
       };
       await state.update((current) => [registrationWrite(current, registration)]);
       const abort = new AbortController();
       const loopGuard = new LoopGuard(sourceState);
       const ctx: LinkContext = {
         name: options.name,
+        framePool,
         source,
         target,
         sourceAdmin,
@@ -174,6 +216,7 @@ export class Link {
         sourceClusterId,
         targetClusterId,
         prefix,
+        stripPrefix,
         tuning: { ...DEFAULT_TUNING, ...options.tuning },
         logger,
         metrics: new LinkMetrics(),
@@ -185,6 +228,7 @@ export class Link {
         signal: abort.signal,
         filter,
         paused: false,
+        onCopied: undefined,
       };
       const link = new Link(ctx, abort, mode, targetIsFerry, loopGuard);
       link.aclSync = aclSync;
@@ -217,6 +261,7 @@ export class Link {
     this.ctx.filter = new TopicFilter({ ...this.ctx.filter.filters, ...filters });
     this.ctx.logger.info("filters changed", { ...this.ctx.filter.filters });
     this.#wakeTopics?.();
+    this.#wakeGroups?.();
   }
 
   pause(): void {
@@ -245,6 +290,8 @@ export class Link {
     this.#abort.abort();
     this.#wakeTopics?.();
     await Promise.allSettled([...this.#loops.values(), ...this.#background]);
+    // Offset commits whose records reached the target go too: a failover right after this stop reads them.
+    await this.commitRelay.drain(COMMIT_DRAIN_MS);
     try {
       await flushCheckpoints(this.ctx);
     } catch (e) {
@@ -266,23 +313,34 @@ export class Link {
 
   #startBackground(): void {
     const ctx = this.ctx;
+    // A wake-up during a run is kept: the task runs again right after, so no request is lost.
     const every = (
       ms: () => number,
       task: () => Promise<void>,
       wake?: (w: () => void) => void,
-    ): Promise<void> =>
-      (async () => {
+    ): Promise<void> => {
+      let woken = false;
+      let wakeNow: (() => void) | undefined;
+      wake?.(() => {
+        woken = true;
+        wakeNow?.();
+      });
+      return (async () => {
         while (!ctx.signal.aborted) {
-          await new Promise<void>((resolve) => {
-            const done = (): void => {
-              clearTimeout(timer);
-              ctx.signal.removeEventListener("abort", done);
-              resolve();
-            };
-            const timer = setTimeout(done, ms());
-            ctx.signal.addEventListener("abort", done);
-            wake?.(done);
-          });
+          if (!woken) {
+            await new Promise<void>((resolve) => {
+              const done = (): void => {
+                clearTimeout(timer);
+                ctx.signal.removeEventListener("abort", done);
+                resolve();
+              };
+              const timer = setTimeout(done, ms());
+              ctx.signal.addEventListener("abort", done);
+              wakeNow = done;
+            });
+          }
+          woken = false;
+          wakeNow = undefined;
           if (ctx.signal.aborted) break;
           await task().catch((e: unknown) => {
             ctx.metrics.errors++;
@@ -290,6 +348,7 @@ export class Link {
           });
         }
       })();
+    };
     this.#background.push(
       every(
         () => ctx.tuning.topicsIntervalMs,
@@ -307,7 +366,26 @@ export class Link {
             this.groups = [];
             return;
           }
-          this.groups = await syncGroups(ctx);
+          try {
+            this.groups = await syncGroups(ctx, this.#committer);
+            this.groupPollError = undefined;
+            this.groupPollRounds++;
+          } catch (e) {
+            this.groupPollError = (e as Error).message;
+            throw e;
+          }
+        },
+        (w) => (this.#wakeGroups = w),
+      ),
+      this.offsetStream.run().catch((e: unknown) => {
+        ctx.metrics.errors++;
+        ctx.logger.error("consumer offsets stream failed", { error: (e as Error).message });
+      }),
+      every(
+        () => COMMIT_RELAY_CHECK_MS,
+        () => {
+          this.commitRelay.kick();
+          return Promise.resolve();
         },
       ),
       every(

@@ -14,8 +14,9 @@ import {
 } from "./config-policy.ts";
 import type { LinkContext } from "./link-context.ts";
 import { createTopic } from "./create-topic.ts";
-import { checkpointKey, readCheckpoint, readRuns, registrations } from "./link-registry.ts";
+import { checkpointKey, failedOverTopics, readCheckpoint, readRuns, registrations } from "./link-registry.ts";
 import { PartitionReplica, type ReplicaMode } from "./partition-replica.ts";
+import { targetTopicName } from "./topic-naming.ts";
 
 export type ModeChoice = "auto" | "mirror" | "translate";
 
@@ -68,15 +69,20 @@ export async function syncTopics(
       const attached = state.attached.get(name);
       if (attached === undefined) {
         if (state.skipped.has(name)) continue;
-        const reason = await attach(
-          ctx,
-          state,
-          name,
-          partitions,
-          choice,
-          targetIsFerry,
-          targetMeta.topics.get(ctx.prefix + name)?.partitions.length,
-        );
+        const targetName = targetTopicName(ctx, name);
+        const reason =
+          targetName === undefined
+            ? `its name does not start with the link's strip prefix ${ctx.stripPrefix}`
+            : await attach(
+                ctx,
+                state,
+                name,
+                targetName,
+                partitions,
+                choice,
+                targetIsFerry,
+                targetMeta.topics.get(targetName)?.partitions.length,
+              );
         if (reason !== undefined) {
           state.skipped.set(name, reason);
           ctx.logger.info("topic skipped", { topic: name, reason });
@@ -137,6 +143,7 @@ async function attach(
   ctx: LinkContext,
   state: TopicSyncState,
   name: string,
+  targetName: string,
   partitions: number,
   choice: ModeChoice,
   targetIsFerry: boolean,
@@ -149,10 +156,11 @@ async function attach(
   }
   for (const reg of registrations(ctx.sourceState)) {
     if (reg.sourceClusterId === ctx.targetClusterId && reg.prefix !== "" && name.startsWith(reg.prefix)) {
+      // A failover made the topic this cluster's own: a reverse link stripping the prefix copies it back.
+      if (ctx.stripPrefix === reg.prefix && failedOverTopics(ctx.sourceState).has(name)) continue;
       return `written by link ${reg.name} from the target cluster (prefix ${reg.prefix}): copying it back would make a loop`;
     }
   }
-  const targetName = ctx.prefix + name;
   const copied = configsToCopy(sourceConfigs);
   let mode: ReplicaMode;
   if (existingPartitions === undefined) {

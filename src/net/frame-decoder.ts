@@ -12,6 +12,12 @@ export const DIRECT_READ_MIN_BYTES = 256 * 1024;
 /** The size of a socket read buffer outside large frames (what Node itself uses). */
 const READ_CHUNK_BYTES = 64 * 1024;
 
+// Every decoder's ordinary reads land in this one buffer and are copied out, right-sized,
+// before the read callback returns (as Node does with its own read buffers), so the next read
+// on any socket can reuse it. A fresh 64 KiB buffer per read would keep mostly unused memory
+// alive behind every small request and drive the garbage collector.
+const sharedReadBuffer = Buffer.allocUnsafeSlow(READ_CHUNK_BYTES);
+
 export interface FrameDecoderOptions {
   /** Largest payload accepted (the size prefix's value); default DEFAULT_MAX_FRAME_BYTES. */
   maxFrameBytes?: number;
@@ -45,7 +51,7 @@ export class FrameDecoder {
   readonly #allocate: (size: number) => Buffer;
 
   constructor(options: FrameDecoderOptions = {}) {
-    this.#allocate = options.allocate ?? Buffer.allocUnsafe;
+    this.#allocate = options.allocate ?? ((size) => Buffer.allocUnsafe(size));
     const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff) {
       throw new RangeError(`maxFrameBytes must be an integer in 0..2147483647, got ${max}`);
@@ -119,7 +125,8 @@ export class FrameDecoder {
   /**
    * Where the next socket read should land (for sockets that read into buffers we supply): the
    * rest of a large frame whose size is known, so the kernel writes it in place and the frame
-   * is never copied; otherwise a fresh read-sized buffer. Give what was read to received().
+   * is never copied; otherwise the shared read buffer, whose bytes received() copies out.
+   * Give what was read to received() before the next read.
    */
   readBuffer(): Buffer {
     if (
@@ -145,7 +152,7 @@ export class FrameDecoder {
       this.#directView = this.#direct.subarray(this.#directFilled);
       return this.#directView;
     }
-    return Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    return sharedReadBuffer;
   }
 
   /** Takes the `n` bytes a socket read put at the start of `buf`, a buffer readBuffer() returned. */
@@ -153,6 +160,12 @@ export class FrameDecoder {
     if (buf === this.#directView) {
       this.#directFilled += n;
       this.#directView = undefined;
+      return;
+    }
+    if (buf === sharedReadBuffer) {
+      const own = Buffer.allocUnsafe(n);
+      buf.copy(own, 0, 0, n);
+      this.push(own);
       return;
     }
     this.push(buf.subarray(0, n));

@@ -22,19 +22,22 @@ export class FramePool {
     this.#maxFreeBytes = maxFreeBytes;
   }
 
-  /** A buffer of exactly `size` bytes (uninitialised), reused when one of its class is free. */
+  /**
+   * A buffer of exactly `size` bytes (uninitialised), reused when a free one of its class, or
+   * of a class up to four times larger, is at hand.
+   */
   take(size: number): Buffer {
     const cls = classOf(size);
     this.#taken++;
-    const free = this.#free.get(cls);
-    const reused = free?.pop();
-    if (reused !== undefined) {
+    for (let c = cls; c <= cls * 4; c *= 2) {
+      const reused = this.#free.get(c)?.pop();
+      if (reused === undefined) continue;
       this.#isFree.delete(reused);
-      this.#freeBytes -= cls;
+      this.#freeBytes -= c;
       this.#reused++;
       return Buffer.from(reused, 0, size);
     }
-    const fresh = Buffer.allocUnsafeSlow(cls).buffer as ArrayBuffer;
+    const fresh = Buffer.allocUnsafeSlow(cls).buffer;
     this.#ours.add(fresh);
     return Buffer.from(fresh, 0, size);
   }
@@ -46,12 +49,25 @@ export class FramePool {
   give(view: Uint8Array): void {
     const ab = view.buffer as ArrayBuffer;
     if (!this.#ours.has(ab) || this.#isFree.has(ab)) return;
-    if (this.#freeBytes + ab.byteLength > this.#maxFreeBytes) return;
+    if (ab.byteLength > this.#maxFreeBytes) return;
+    // Room is made by dropping free buffers of the largest classes: the sizes in use change
+    // (a fetch-only phase, then mirroring), and a pool full of the wrong size helps nobody.
+    while (this.#freeBytes + ab.byteLength > this.#maxFreeBytes) if (!this.#dropLargest()) return;
     let list = this.#free.get(ab.byteLength);
     if (list === undefined) this.#free.set(ab.byteLength, (list = []));
     list.push(ab);
     this.#isFree.add(ab);
     this.#freeBytes += ab.byteLength;
+  }
+
+  #dropLargest(): boolean {
+    let largest = 0;
+    for (const [cls, list] of this.#free) if (list.length > 0 && cls > largest) largest = cls;
+    const dropped = this.#free.get(largest)?.pop();
+    if (dropped === undefined) return false;
+    this.#isFree.delete(dropped);
+    this.#freeBytes -= largest;
+    return true;
   }
 
   /** Buffers handed out, how many of them were reused, and the bytes lying free. */

@@ -169,6 +169,58 @@ test("a fetch at the log end waits for new data instead of returning at once", a
   }
 });
 
+test("a fetch waiting at the end of __consumer_offsets wakes at a group commit, as Kafka's does", async () => {
+  const b = await startTestBroker();
+  try {
+    const c = await b.connect();
+    await c.send(ApiKey.CreateTopics, 7, {
+      topics: [{ name: "t", numPartitions: 1, replicationFactor: 1 }],
+      timeoutMs: 1000,
+    });
+    const offsetsTopic = (fetchOffset: bigint) => [
+      {
+        topic: "__consumer_offsets",
+        partitions: [{ partition: 0, fetchOffset, partitionMaxBytes: 1 << 20 }],
+      },
+    ];
+    const now = await c.send(ApiKey.Fetch, 12, { maxWaitMs: 0, topics: offsetsTopic(0n) });
+    const end = now.responses[0]?.partitions[0]?.highWatermark ?? -1n;
+    assert.ok(end >= 0n);
+    const started = Date.now();
+    const pending = c.send(ApiKey.Fetch, 12, { maxWaitMs: 20_000, minBytes: 1, topics: offsetsTopic(end) });
+    const committer = await b.connect();
+    await committer.send(ApiKey.OffsetCommit, 8, {
+      groupId: "tailed",
+      generationIdOrMemberEpoch: -1,
+      memberId: "",
+      groupInstanceId: null,
+      topics: [
+        {
+          name: "t",
+          partitions: [
+            { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: null },
+          ],
+        },
+      ],
+    });
+    const res = await pending;
+    const waited = Date.now() - started;
+    // Far below the 20 s the fetch would otherwise wait, however loaded the machine.
+    assert.ok(waited < 10_000, `fetch answered after ${waited} ms`);
+    const keys = decodeBatches(res.responses[0]?.partitions[0]?.records ?? Buffer.alloc(0)).flatMap((x) =>
+      x.records.map((r) => r.key?.toString("latin1") ?? ""),
+    );
+    assert.ok(
+      keys.some((k) => k.includes("tailed")),
+      "the commit's record",
+    );
+    await c.close();
+    await committer.close();
+  } finally {
+    await b.destroy();
+  }
+});
+
 test("produce to an unknown topic and fetch beyond the log end get Kafka's error codes", async () => {
   const b = await startTestBroker({ "auto.create.topics.enable": false });
   try {

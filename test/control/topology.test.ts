@@ -2,6 +2,7 @@
 // (file:line:column, the property, what was expected), and the published JSON Schema.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { clusterClientOptions } from "../../src/control/cluster-security.ts";
 import { parseTopology, TopologyError } from "../../src/control/topology.ts";
 import { topologyJsonSchema } from "../../src/control/topology-schema.ts";
 
@@ -75,6 +76,19 @@ test("a comma-separated bootstrap string becomes a list", () => {
   const k = t.clusters.k;
   assert.deepEqual(k?.type === "external" ? k.bootstrap : [], ["a:1", "b:2"]);
   assert.deepEqual(t.links, {});
+});
+
+test("an external cluster without a tls block is reached in plaintext; an empty block turns TLS on", () => {
+  const t = parseTopology(
+    "clusters:\n  plain: { type: external, bootstrap: 'a:1' }\n  tls: { type: external, bootstrap: 'a:1', tls: {} }\n",
+    "f.yaml",
+    "/",
+  );
+  const plain = t.clusters.plain;
+  assert.equal(plain?.type === "external" ? plain.tls : "not external", undefined);
+  assert.deepEqual(plain === undefined ? undefined : clusterClientOptions("plain", plain), {});
+  const tls = t.clusters.tls;
+  assert.equal(tls?.type === "external" ? tls.tls?.enabled : undefined, true);
 });
 
 test("wrong types and ranges name file, line, column, property and what was expected", () => {

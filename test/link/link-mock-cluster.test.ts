@@ -1,14 +1,15 @@
 // The link against a Kafka nobody here wrote, librdkafka's mock cluster (three brokers,
 // partitions led by different brokers): mock → Ferry copies into mirror topics at the same
 // offsets, through a leader move; Ferry → mock translates, and a committed group offset
-// translates to the target offset holding the same record, read back with kcat.
+// translates to the target offset holding the same record, read back with kcat; with the mock
+// as source, group offsets fall back from the __consumer_offsets stream to polling, said so.
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import { Admin } from "../../src/client/admin.ts";
 import { commitOffsets, fetchCommittedOffsets } from "../../src/client/group-offsets.ts";
 import { Producer } from "../../src/client/producer.ts";
 import { CompressionCodec } from "../../src/protocol/compression/index.ts";
-import { linkStatus } from "../../src/link/link-status.ts";
+import { linkMetricsText, linkStatus } from "../../src/link/link-status.ts";
 import { runOk, startTestBroker } from "../compat/broker-harness.ts";
 import { mockClusterBuilds, startMockCluster, type MockCluster } from "../helpers/mock-cluster.ts";
 import { kcat, requirePeer } from "../helpers/peers.ts";
@@ -168,5 +169,51 @@ test("Ferry → mock cluster: translated copy, and a committed offset maps to th
       srcValue,
       `partition ${c.partition}: source offset ${sourceOffset} → target ${c.offset}`,
     );
+  }
+});
+
+test("mock cluster as source: it keeps group offsets outside __consumer_offsets, so the link polls and says why", async (t) => {
+  const mock = await startMock(t, ["orders:2"]);
+  if (mock === undefined) return;
+  const ferry = await startTestBroker();
+  t.after(() => ferry.close());
+  const source = clusterOf(mock.bootstrap);
+  t.after(() => source.close());
+  await new Producer(source).send(
+    "orders",
+    Array.from({ length: 6 }, (_, i) => ({ value: Buffer.from(`o${i}`), partition: i % 2 })),
+  );
+  const link = await startTestLink({
+    name: "mock-groups",
+    source: mock.bootstrap,
+    target: ferry.bootstrap,
+    filters: { topics: "orders", groups: "g.*" },
+  });
+  // Stopped here, not in an after hook: those run in order, and the mock closes first.
+  try {
+    await waitFor("the link to fall back to polling", () => link.offsetStream.state === "polling-only");
+    const stream = linkStatus(link).groupCommitStream;
+    // The mock answers for any topic name with an ordinary empty topic; a Kafka's is internal.
+    assert.match(stream.reason ?? "", /__consumer_offsets is not an internal topic/);
+    assert.match(
+      linkMetricsText([link]),
+      /^ferry_link_group_commit_stream_tailing\{link="mock-groups"\} 0$/m,
+    );
+    // Nor does the mock serve ListGroups, so the polling round cannot find groups: status says so.
+    await waitFor(
+      "the polling round's error",
+      () => linkStatus(link).groupCommitStream.pollError !== undefined,
+    );
+    assert.match(linkStatus(link).groupCommitStream.pollError ?? "", /UNSUPPORTED_VERSION/);
+    // Records are copied all the same.
+    const target = clusterOf(ferry.bootstrap);
+    t.after(() => target.close());
+    for (const p of [0, 1])
+      await waitFor(
+        `partition ${p}`,
+        async () => (await endOffset(target, "orders", p).catch(() => -1n)) === 3n,
+      );
+  } finally {
+    await link.stop();
   }
 });

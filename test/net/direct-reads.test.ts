@@ -16,14 +16,14 @@ async function start(options: Partial<ListenOptions> & Pick<ListenOptions, "hand
 test("plain TCP connections read into the decoder's buffers, and large and split frames arrive intact", async (t) => {
   const seen: { correlationId: number; length: number; sha: string }[] = [];
   const listener = await start({
-    handler: async (payload) => {
+    handler: (payload) => {
       const correlationId = payload.readInt32BE(4);
       seen.push({
         correlationId,
         length: payload.length,
         sha: createHash("sha256").update(payload).digest("hex"),
       });
-      return rawResponse(correlationId);
+      return Promise.resolve(rawResponse(correlationId));
     },
   });
   t.after(() => listener.close());
@@ -60,7 +60,7 @@ test("plain TCP connections read into the decoder's buffers, and large and split
 
 test("handed-over sockets still count against quotas and close with the listener", async () => {
   const quotas = new ConnectionQuotas({ maxConnections: 1 });
-  const listener = await start({ handler: async (p) => rawResponse(p.readInt32BE(4)), quotas });
+  const listener = await start({ handler: (p) => Promise.resolve(rawResponse(p.readInt32BE(4))), quotas });
   const first = await connectRaw(listener.port);
   const firstFrames = collectFrames(first);
   await waitFor(() => listener.connections.size === 1, "the first connection");

@@ -26,8 +26,21 @@ test("buffers the pool did not make are ignored, and free bytes stay under the b
   const big = pool.take(900_000); // 1 MiB class
   const small = pool.take(200_000); // 256 KiB class
   pool.give(big);
-  pool.give(small); // would exceed 1 MiB free: left to the garbage collector
-  assert.equal(pool.stats.freeBytes, 1024 * 1024);
-  assert.notEqual(pool.take(200_000).buffer, small.buffer);
-  assert.equal(pool.take(600_000).buffer, big.buffer);
+  // Over the bound: the largest free buffer makes room for the one given back now.
+  pool.give(small);
+  assert.equal(pool.stats.freeBytes, 256 * 1024);
+  assert.equal(pool.take(200_000).buffer, small.buffer);
+  assert.notEqual(pool.take(600_000).buffer, big.buffer);
+});
+
+test("a free buffer of a class up to four times larger serves a smaller frame", () => {
+  const pool = new FramePool();
+  const large = pool.take(900_000); // 1 MiB
+  pool.give(large);
+  const smaller = pool.take(200_000); // 256 KiB class: 1 MiB is four times that
+  assert.equal(smaller.buffer, large.buffer);
+  assert.equal(smaller.length, 200_000);
+  const huge = pool.take(5_000_000); // 8 MiB
+  pool.give(huge);
+  assert.notEqual(pool.take(200_000).buffer, huge.buffer, "not more than four times larger");
 });

@@ -28,6 +28,11 @@ export interface ScanOptions {
   headersOnly?: boolean;
   /** Bytes per read (default 1 MiB). */
   chunkSize?: number;
+  /**
+   * A buffer to read into instead of a new one (headersOnly scans, which never replace it);
+   * the visitor must not keep references into it.
+   */
+  buffer?: Buffer;
 }
 
 export interface ScanResult {
@@ -96,8 +101,12 @@ export async function scanBatches(
   visit: BatchVisitor,
   options: ScanOptions = {},
 ): Promise<ScanResult> {
-  const chunkSize = Math.max(options.chunkSize ?? DEFAULT_CHUNK, RECORD_BATCH_OVERHEAD);
-  let chunk = Buffer.allocUnsafe(Math.min(chunkSize, Math.max(end - start, RECORD_BATCH_OVERHEAD)));
+  const given = options.headersOnly === true ? options.buffer : undefined;
+  const chunkSize = Math.max(given?.length ?? options.chunkSize ?? DEFAULT_CHUNK, RECORD_BATCH_OVERHEAD);
+  let chunk =
+    given !== undefined && given.length >= RECORD_BATCH_OVERHEAD
+      ? given
+      : Buffer.allocUnsafe(Math.min(chunkSize, Math.max(end - start, RECORD_BATCH_OVERHEAD)));
   let pos = start;
   while (pos < end) {
     const want = Math.min(chunk.length, end - pos);

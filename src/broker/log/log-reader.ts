@@ -16,7 +16,8 @@ import {
   RECORD_BATCH_OVERHEAD,
   TIMESTAMP_TYPE_MASK,
 } from "../../protocol/records/batch-header.ts";
-import { scanBatches } from "./file-scan.ts";
+import type { FileHandle } from "node:fs/promises";
+import { scanBatches, type BatchVisitor, type ScanResult } from "./file-scan.ts";
 import { readInt64 } from "./int64.ts";
 import { segmentIndexFor, type LogState } from "./log-state.ts";
 import type { Allocate, Segment } from "./segment.ts";
@@ -29,7 +30,25 @@ export interface TimestampAndOffset {
 }
 
 const EMPTY = Buffer.alloc(0);
-const SEARCH_CHUNK = 64 * 1024;
+// Finding a batch reads headers near an index entry (index.interval.bytes apart, 4 KiB by
+// default); the buffers are reused, as every fetch from a file does such a search.
+const SEARCH_CHUNK = 16 * 1024;
+const searchBuffers: Buffer[] = [];
+
+/** Runs a header scan with a reused search buffer. */
+async function searchScan(
+  fh: FileHandle,
+  start: number,
+  end: number,
+  visit: BatchVisitor,
+): Promise<ScanResult> {
+  const buffer = searchBuffers.pop() ?? Buffer.allocUnsafeSlow(SEARCH_CHUNK);
+  try {
+    return await scanBatches(fh, start, end, visit, { headersOnly: true, buffer });
+  } finally {
+    if (searchBuffers.length < 16) searchBuffers.push(buffer);
+  }
+}
 
 /**
  * Whole batches from the first one whose last offset is >= offset, within one segment, as
@@ -90,20 +109,14 @@ async function readFromSegment(
   let firstSize = 0;
   let firstLast = 0;
   const fh = await seg.handle();
-  const scan = await scanBatches(
-    fh,
-    index.positionFor(offset),
-    limit,
-    (buf, at, filePos, size) => {
-      const last = readInt64(buf, at + BASE_OFFSET_OFFSET) + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET);
-      if (last < offset) return true;
-      start = filePos;
-      firstSize = size;
-      firstLast = last;
-      return false;
-    },
-    { headersOnly: true, chunkSize: SEARCH_CHUNK },
-  );
+  const scan = await searchScan(fh, index.positionFor(offset), limit, (buf, at, filePos, size) => {
+    const last = readInt64(buf, at + BASE_OFFSET_OFFSET) + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET);
+    if (last < offset) return true;
+    start = filePos;
+    firstSize = size;
+    firstLast = last;
+    return false;
+  });
   if (scan.stop === "invalid") throw corruptSegment(seg, scan.reason);
   if (start < 0) return null;
   if (firstLast >= upTo) return EMPTY;
@@ -211,19 +224,13 @@ async function searchSegment(
   while (pos < seg.size) {
     let hit = -1;
     let hitSize = 0;
-    const result = await scanBatches(
-      fh,
-      pos,
-      seg.size,
-      (buf, at, filePos, size) => {
-        const last = readInt64(buf, at + BASE_OFFSET_OFFSET) + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET);
-        if (!batchMatches(readInt64(buf, at + MAX_TIMESTAMP_OFFSET), last)) return true;
-        hit = filePos;
-        hitSize = size;
-        return false;
-      },
-      { headersOnly: true, chunkSize: SEARCH_CHUNK },
-    );
+    const result = await searchScan(fh, pos, seg.size, (buf, at, filePos, size) => {
+      const last = readInt64(buf, at + BASE_OFFSET_OFFSET) + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET);
+      if (!batchMatches(readInt64(buf, at + MAX_TIMESTAMP_OFFSET), last)) return true;
+      hit = filePos;
+      hitSize = size;
+      return false;
+    });
     if (result.stop === "invalid") throw corruptSegment(seg, result.reason);
     if (hit < 0) return null;
     const batch = await seg.read(hit, hitSize);

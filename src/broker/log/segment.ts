@@ -174,7 +174,11 @@ export class Segment {
   }
 
   /** Reads length bytes at position into a new Buffer (shorter only if the file is). */
-  async read(position: number, length: number, allocate: Allocate = Buffer.allocUnsafe): Promise<Buffer> {
+  async read(
+    position: number,
+    length: number,
+    allocate: Allocate = (size) => Buffer.allocUnsafe(size),
+  ): Promise<Buffer> {
     const fh = await this.handle();
     const buf = allocate(length);
     const n = await readFully(fh, buf, 0, length, position);

@@ -2,7 +2,7 @@
 // has that never reached the current primary in a side topic, makes its topics mirrors of the
 // current primary, and runs the reverse link (in the foreground, or in `ferry up` via --api).
 import { parseCommandLine } from "../command-line.ts";
-import { failback, type FailbackReport } from "../../control/failback.ts";
+import { failback, type FailbackReport, type ReverseLinkSpec } from "../../control/failback.ts";
 import { LinkStateError } from "../../control/failover-state.ts";
 import { Link } from "../../link/link.ts";
 import { createLogger } from "../../util/logger.ts";
@@ -15,8 +15,10 @@ For a link that was failed over: finds per partition where the old primary (the 
 source) and the current primary (its target) diverged, writes the records only the old
 primary has to the side topic ferry-diverged.LINK.TOPIC on the current primary (headers
 ferry.diverged.cluster and ferry.diverged.offset name where each came from), makes the old
-primary's topics mirrors of the current primary, and starts the reverse link LINK.reverse.
-Switch back later, planned, with \`ferry failover LINK.reverse\`.
+primary the target of the reverse link LINK.reverse (mirror topics again, or, where the old
+primary is not a Ferry broker or the link translated, a translated copy appended after the
+old primary's end, with the link's offset map inverted) and starts it; a prefixed link's
+reverse strips the prefix again. Switch back later, planned, with \`ferry failover LINK.reverse\`.
 
 Options:
   --old-primary SERVERS  the old primary; without it the running control plane is asked (--api)
@@ -24,26 +26,48 @@ Options:
   --no-run               prepare only; print the reverse link's command instead of running it
   --json                 print the report as JSON
   --api URL              the control plane (default $FERRY_API, else http://127.0.0.1:7070)
+
+Exit codes: 0 done, 1 failed, 2 bad usage, 3 control plane unreachable, 4 no such link,
+6 the link's state forbids it (it was not failed over, or the switch back is done).
 `;
 
 function formatFailback(r: FailbackReport): string {
-  let out = `failback of ${r.link}: ${r.divergedRecords} diverged records ${r.divergedKept ? "kept" : "NOT all kept"}\n`;
+  let out = r.resumed
+    ? `failback of ${r.link} was prepared at ${new Date(r.preparedAt).toISOString()}; nothing changed now, its reverse link runs again\n`
+    : "";
+  out += `failback of ${r.link}: ${r.divergedRecords} diverged records ${r.divergedKept ? "kept" : "NOT all kept"}\n`;
   out += table(
-    ["TOPIC", "PART", "DIVERGED AT", "OLD END", "KEPT", "SIDE TOPIC"],
+    ["TOPIC", "PART", "MODE", "DIVERGED AT", "OLD END", "KEPT", "SIDE TOPIC", "BACK FROM"],
     r.partitions.map((p) => [
       p.topic,
       String(p.partition),
+      p.reverseMode,
       String(p.divergencePoint),
       String(p.oldEnd),
       String(p.keptRecords),
       p.sideTopic ?? "-",
+      `${p.currentTopic}@${p.currentFrom}`,
     ]),
   );
   if (r.recreatedTopics.length > 0)
     out += `recreated as mirrors (copied back in full): ${r.recreatedTopics.join(", ")}\n`;
   if (r.remirroredTopics.length > 0)
     out += `mirrors again, resuming at the divergence point: ${r.remirroredTopics.join(", ")}\n`;
+  if (r.translatedTopics.length > 0)
+    out += `copied back by translation after the old primary's end (its diverged records stay there too): ${r.translatedTopics.join(", ")}\n`;
   return out;
+}
+
+/** The `ferry link` command line that runs a failback's reverse link. */
+function reverseCommand(rl: ReverseLinkSpec): string {
+  const naming = [
+    ...(rl.prefix === "" ? [] : [`--prefix ${rl.prefix}`]),
+    ...(rl.stripPrefix === "" ? [] : [`--strip-prefix ${rl.stripPrefix}`]),
+  ].join(" ");
+  return (
+    `ferry link --name ${rl.name} --source ${rl.source} --target ${rl.target} --topics '${rl.topics}' ` +
+    `--groups '.*' --mode ${rl.mode}${naming === "" ? "" : ` ${naming}`}`
+  );
 }
 
 export const failbackCommand: Command = {
@@ -81,6 +105,7 @@ export const failbackCommand: Command = {
               apiBase(v.api),
               `/api/links/${encodeURIComponent(link)}/failback`,
               "POST",
+              600_000,
             )
           : await failback({ link, oldPrimary: old, current: v.current });
     } catch (e) {
@@ -92,9 +117,7 @@ export const failbackCommand: Command = {
     if (old === undefined) return EXIT.OK;
     const rl = report.reverseLink;
     if (v["no-run"] === true) {
-      process.stdout.write(
-        `run: ferry link --name ${rl.name} --source ${rl.source} --target ${rl.target} --topics '${rl.topics}' --groups '.*'\n`,
-      );
+      process.stdout.write(`run: ${reverseCommand(rl)}\n`);
       return EXIT.OK;
     }
     const logger = createLogger({ level: "info" });
@@ -103,6 +126,9 @@ export const failbackCommand: Command = {
       source: rl.source,
       target: rl.target,
       filters: { topics: rl.topics, groups: ".*" },
+      prefix: rl.prefix,
+      stripPrefix: rl.stripPrefix,
+      mode: rl.mode,
       logger,
     });
     process.stdout.write(

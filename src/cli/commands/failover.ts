@@ -20,7 +20,8 @@ Options:
   --target SERVERS   the link's target; without it the running control plane is asked (--api)
   --source SERVERS   the link's source (omit, or unreachable: disaster failover)
   --topics REGEX     only these source topics
-  --groups REGEX     groups to translate (default: those the target has offsets for)
+  --groups REGEX     groups to translate (default: those the target has offsets for;
+                     through the control plane: the link's groups filter)
   --force            do not wait for lag 0
   --timeout SECONDS  how long to wait for lag 0 (default 60)
   --json             print the report as JSON
@@ -115,11 +116,13 @@ export const failoverCommand: Command = {
         const q = new URLSearchParams();
         if (v.force === true) q.set("force", "true");
         if (v.topics !== undefined) q.set("topics", v.topics);
+        if (v.groups !== undefined) q.set("groups", v.groups);
         q.set("timeoutMs", String(timeout * 1000));
         report = await apiRequest<FailoverReport>(
           apiBase(v.api),
           `/api/links/${encodeURIComponent(link)}/failover?${q.toString()}`,
           "POST",
+          timeout * 1000 + 60_000,
         );
       } else {
         report = await failover({

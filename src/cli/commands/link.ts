@@ -25,6 +25,8 @@ Options:
   --exclude REGEX        topics never to copy
   --groups REGEX         consumer groups whose offsets are synced (default none)
   --prefix STR           prefix for target topic names (default: same names)
+  --strip-prefix STR     removed from source topic names first; others are not copied
+                         (a failback's reverse link maps PREFIX+topic back to topic)
   --mode MODE            auto (default), mirror (Ferry targets only) or translate
   --source-config FILE   client settings for the source, Kafka property names:
                          security.protocol, ssl.ca.location, ssl.certificate.location,
@@ -37,7 +39,7 @@ Options:
   --http-host HOST       interface for --http (default 127.0.0.1; any other needs a bearer
                          token in FERRY_API_TOKEN, which requests must then send)
   --topics-interval-ms N how often source topics are listed (default 2000)
-  --groups-interval-ms N how often group offsets are synced (default 5000)
+  --groups-interval-ms N how often group offsets are also polled (default 5000)
   --log-level LEVEL      debug, info, warn or error (default info)
 `;
 
@@ -53,6 +55,7 @@ export const linkCommand: Command = {
         exclude: { type: "string" },
         groups: { type: "string" },
         prefix: { type: "string" },
+        "strip-prefix": { type: "string" },
         mode: { type: "string" },
         "source-config": { type: "string" },
         "target-config": { type: "string" },
@@ -127,6 +130,7 @@ export const linkCommand: Command = {
           ...(v.groups === undefined ? {} : { groups: v.groups }),
         },
         ...(v.prefix === undefined ? {} : { prefix: v.prefix }),
+        ...(v["strip-prefix"] === undefined ? {} : { stripPrefix: v["strip-prefix"] }),
         mode: mode as ModeChoice,
         ...clients,
         ...(v["sync-acls"] === true
