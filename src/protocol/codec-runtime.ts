@@ -23,9 +23,14 @@ export type Input<T> = T extends Buffer | bigint | string | number | boolean | n
 /** The all-zero uuid, Kafka's default and "no topic id". */
 export const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
 
+const EMPTY_BYTES = Buffer.alloc(0);
+
 export function readString(r: Reader, flexible: boolean, nullable: boolean, field: string): string | null {
   const s = flexible ? r.compactNullableString() : r.nullableString();
-  if (s === null && !nullable) throw new DecodeError(`${field}: null in a version where it is not nullable`);
+  if (s === null && !nullable) {
+    if (r.lenientNulls) return "";
+    throw new DecodeError(`${field}: null in a version where it is not nullable`);
+  }
   return s;
 }
 
@@ -49,7 +54,10 @@ export function writeString(
 
 export function readBytes(r: Reader, flexible: boolean, nullable: boolean, field: string): Buffer | null {
   const b = flexible ? r.compactNullableBytes() : r.nullableBytes();
-  if (b === null && !nullable) throw new DecodeError(`${field}: null in a version where it is not nullable`);
+  if (b === null && !nullable) {
+    if (r.lenientNulls) return EMPTY_BYTES;
+    throw new DecodeError(`${field}: null in a version where it is not nullable`);
+  }
   return b;
 }
 

@@ -213,6 +213,7 @@ export function decodeResponse(payload: Buffer, apiKey: number, apiVersion: numb
   const codec = codecFor(apiKey, apiVersion);
   const parse = (version: number): DecodedResponse => {
     const r = new Reader(payload);
+    r.lenientNulls = true;
     const header = readResponseHeader(r, responseHeaderVersion(apiKey, version));
     const body = codec.readResponse(r, version);
     if (r.remaining !== 0) {

@@ -7,6 +7,13 @@ export class Reader {
   readonly buf: Buffer;
   pos: number;
   readonly end: number;
+  /**
+   * Read a null where the schema says a string or bytes field is not nullable as empty instead
+   * of failing. Set for responses: librdkafka's mock cluster answers a failed SyncGroup with a
+   * null assignment, and a client must still see the error code (librdkafka's own client
+   * accepts it). Requests stay strict.
+   */
+  lenientNulls = false;
 
   constructor(buf: Buffer, pos = 0, end = buf.length) {
     this.buf = buf;

@@ -169,6 +169,32 @@ test("null in a version where a field is not nullable is refused on write", () =
   );
 });
 
+test("a response with a null where the spec forbids one reads as empty, so its error code is seen; a request is refused", () => {
+  // SyncGroup v3 response as librdkafka's mock cluster writes a failure: throttle, error
+  // REBALANCE_IN_PROGRESS (27), assignment length -1.
+  const response = Buffer.alloc(4 + 4 + 2 + 4);
+  response.writeInt32BE(7, 0);
+  response.writeInt16BE(27, 8);
+  response.writeInt32BE(-1, 10);
+  const decoded = decodeResponse(response, ApiKey.SyncGroup, 3);
+  const body = decoded.body as { errorCode: number; assignment: Buffer };
+  assert.equal(decoded.correlationId, 7);
+  assert.equal(body.errorCode, 27);
+  assert.equal(body.assignment.length, 0);
+  // The same null in a request (SyncGroup v3: group id, generation, member id, instance id,
+  // one assignment whose bytes are null) is a decode error.
+  const request = Buffer.concat([
+    Buffer.from([0, 14, 0, 3, 0, 0, 0, 1, 0xff, 0xff]), // key, version, correlation id, null client id
+    Buffer.from([0, 1, 0x67, 0, 0, 0, 1, 0, 1, 0x6d, 0xff, 0xff]), // "g", generation 1, "m", null instance
+    Buffer.from([0, 0, 0, 1, 0, 1, 0x6d, 0xff, 0xff, 0xff, 0xff]), // [{ "m", null }]
+  ]);
+  assert.throws(
+    () => decodeRequest(request),
+    (e: unknown) =>
+      e instanceof DecodeError && /Assignment: null in a version where it is not nullable/.test(e.message),
+  );
+});
+
 test("an int32 field out of range is a typed encode error", () => {
   assert.throws(
     () => encodeRequest(ApiKey.Heartbeat, 0, { correlationId: 1, clientId: null }, { generationId: 2 ** 40 }),
