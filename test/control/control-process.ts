@@ -36,8 +36,10 @@ export interface RunningUp {
   dir: string;
   /** The topology file. */
   file: string;
-  /** SIGTERM, wait for the exit, remove the folder unless it was given. */
-  stop(): Promise<void>;
+  /** SIGTERM, wait for the exit, remove the folder unless it was given; the exit code. */
+  stop(): Promise<number | null>;
+  /** What `ferry up` wrote to stderr lately. */
+  stderr(): string;
 }
 
 /**
@@ -53,10 +55,11 @@ export async function startUp(topology: string, dir?: string): Promise<RunningUp
   let stderr = "";
   up.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8_000)));
   const exited = once(up, "exit");
-  const stop = async (): Promise<void> => {
+  const stop = async (): Promise<number | null> => {
     if (up.exitCode === null && up.signalCode === null) up.kill("SIGTERM");
-    await exited;
+    const [code] = (await exited) as [number | null];
     if (own) await rm(folder, { recursive: true, force: true });
+    return code;
   };
   try {
     const api = await new Promise<string>((resolve, reject) => {
@@ -69,7 +72,7 @@ export async function startUp(topology: string, dir?: string): Promise<RunningUp
       up.once("exit", (code) => reject(new Error(`ferry up exited with ${code}: ${stderr}`)));
     });
     await waitFor("readyz", async () => (await fetch(`${api}/readyz`)).status === 200, 30_000);
-    return { api, dir: folder, file, stop };
+    return { api, dir: folder, file, stop, stderr: () => stderr };
   } catch (e) {
     await stop();
     throw e;

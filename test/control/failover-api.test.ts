@@ -3,16 +3,9 @@
 // failover of the same link is refused; bad command lines exit 2.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { TopicView } from "../../src/control/views.ts";
 import type { FailoverReport } from "../../src/control/failover.ts";
 import { waitFor } from "../link/link-helpers.ts";
-
-const FERRY = new URL("../../bin/ferry", import.meta.url).pathname;
+import { ferry, recordsIn as records, startUp } from "./control-process.ts";
 
 const TOPOLOGY = `control:
   port: 0
@@ -27,27 +20,6 @@ links:
     intervals: { topicsMs: 200, checkpointMs: 200 }
 `;
 
-async function ferry(
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(FERRY, args, { stdio: ["pipe", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(stdin ?? "");
-  const [code] = (await once(child, "exit")) as [number | null];
-  return { code, stdout, stderr };
-}
-
-async function records(api: string, cluster: string, topic: string): Promise<number> {
-  const res = await fetch(`${api}/api/clusters/${cluster}/topics`);
-  if (res.status !== 200) return -1;
-  const body = (await res.json()) as { topics: TopicView[] };
-  return body.topics.find((t) => t.name === topic)?.records ?? -1;
-}
-
 test("bad failover command lines exit 2 and name the problem", async () => {
   const none = await ferry(["failover"]);
   assert.equal(none.code, 2);
@@ -61,23 +33,9 @@ test("bad failover command lines exit 2 and name the problem", async () => {
 });
 
 test("ferry failover through the control plane promotes the mirror, reports RPO 0, and refuses a second time", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "ferry-failover-api-"));
-  const file = join(dir, "ferry.yaml");
-  await writeFile(file, TOPOLOGY);
-  const up = spawn(FERRY, ["up", file, "--log-level", "warn"], { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  up.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const up = await startUp(TOPOLOGY);
   try {
-    const api = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      up.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-        const m = /control plane at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m?.[1] !== undefined) resolve(m[1]);
-      });
-      up.once("exit", (code) => reject(new Error(`ferry up exited with ${code}: ${stderr}`)));
-    });
-    await waitFor("readyz", async () => (await fetch(`${api}/readyz`)).status === 200);
+    const api = up.api;
     const lines = Array.from({ length: 30 }, (_, i) => `k${i}:order ${i}`).join("\n");
     const produced = await ferry(["produce", "main", "orders", "-K", ":", "--api", api], lines);
     assert.equal(produced.code, 0, produced.stderr);
@@ -113,8 +71,6 @@ test("ferry failover through the control plane promotes the mirror, reports RPO 
     const unknown = await fetch(`${api}/api/links/no-such-link/failover`, { method: "POST" });
     assert.equal(unknown.status, 404);
   } finally {
-    up.kill("SIGTERM");
-    await once(up, "exit");
-    await rm(dir, { recursive: true, force: true });
+    await up.stop();
   }
 });

@@ -2,15 +2,10 @@
 // REST API and CLI read commands, a live filter change without a restart, and a clean SIGTERM.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { LinkDetail, StatusView, TopicView } from "../../src/control/views.ts";
+import { writeFile } from "node:fs/promises";
+import type { LinkDetail, StatusView } from "../../src/control/views.ts";
 import { waitFor } from "../link/link-helpers.ts";
-
-const FERRY = new URL("../../bin/ferry", import.meta.url).pathname;
+import { ferry, recordsIn as records, startUp } from "./control-process.ts";
 
 function topology(topicsOfAtoB: string): string {
   return `# three embedded clusters: a -> b (identity names) -> c (prefix dr.)
@@ -34,55 +29,17 @@ links:
 `;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function ferry(args: string[], stdin?: string): Promise<Run> {
-  const child = spawn(FERRY, args, { stdio: ["pipe", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(stdin ?? "");
-  const [code] = (await once(child, "exit")) as [number | null];
-  return { code, stdout, stderr };
-}
-
 async function get<T>(api: string, path: string): Promise<T> {
   const res = await fetch(api + path);
   assert.equal(res.status, 200, `${path}: ${res.status}`);
   return (await res.json()) as T;
 }
 
-async function records(api: string, cluster: string, topic: string): Promise<number> {
-  const res = await fetch(`${api}/api/clusters/${cluster}/topics`);
-  if (res.status !== 200) return -1;
-  const body = (await res.json()) as { topics: TopicView[] };
-  return body.topics.find((t) => t.name === topic)?.records ?? -1;
-}
-
 test("ferry up runs three clusters and two links, applies a filter change live, and stops on SIGTERM", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "ferry-up-"));
-  const file = join(dir, "ferry.yaml");
-  await writeFile(file, topology("orders"));
-  const up = spawn(FERRY, ["up", file, "--log-level", "warn"], { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  up.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const up = await startUp(topology("orders"));
+  const { api, file } = up;
   try {
-    const api = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      up.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-        const m = /control plane at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m?.[1] !== undefined) resolve(m[1]);
-      });
-      up.once("exit", (code) => reject(new Error(`ferry up exited with ${code}: ${stderr}`)));
-    });
     assert.equal((await fetch(`${api}/healthz`)).status, 200);
-    await waitFor("readyz", async () => (await fetch(`${api}/readyz`)).status === 200);
 
     // Records written to a with `ferry produce` (cluster by name) reach b and, prefixed, c.
     const orders = Array.from({ length: 20 }, (_, i) => `o${i}:order ${i}`).join("\n");
@@ -147,11 +104,9 @@ test("ferry up runs three clusters and two links, applies a filter change live, 
       /^ferry_link_records_copied_total\{link="a-to-b",topic="orders",partition="0"\} \d+$/m,
     );
 
-    up.kill("SIGTERM");
-    const [code] = (await once(up, "exit")) as [number | null];
-    assert.equal(code, 0, stderr);
+    const code = await up.stop();
+    assert.equal(code, 0, up.stderr());
   } finally {
-    up.kill("SIGKILL");
-    await rm(dir, { recursive: true, force: true });
+    await up.stop();
   }
 });
