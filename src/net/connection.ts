@@ -9,7 +9,7 @@ import { KafkaError } from "../protocol/error-codes.ts";
 import { decodeResponse, encodeRequestChunks } from "../protocol/messages.ts";
 import type { ApiKeyNumber, ApiMessages } from "../protocol/generated/index.ts";
 import { ConnectionError, RequestTimeoutError } from "./errors.ts";
-import { DIRECT_READS, directReadOptions, directReadPort } from "./direct-reads.ts";
+import { DIRECT_READS, directReadOptions, feedFrameDecoder } from "./direct-reads.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from "./frame-decoder.ts";
 
 /** Where to connect. */
@@ -196,19 +196,12 @@ export class Connection {
     this.#socketClosed = socket.closed
       ? Promise.resolve()
       : new Promise((resolve) => socket.once("close", () => resolve()));
-    const direct = directReadPort(socket);
-    if (direct !== undefined) {
-      direct.attach({
-        readBuffer: () => this.#decoder.readBuffer(),
-        received: (n, buf) => {
-          if (this.#closed) return;
-          this.#decoder.received(n, buf);
-          this.#drainFrames();
-        },
-      });
-    } else {
-      socket.on("data", (chunk: Buffer) => this.#onData(chunk));
-    }
+    feedFrameDecoder(
+      socket,
+      this.#decoder,
+      () => this.#drainFrames(),
+      () => this.#closed,
+    );
     socket.on("drain", () => {
       this.#writeBlocked = false;
       this.#pump();
@@ -336,12 +329,6 @@ export class Connection {
     } else {
       this.#settle(request).resolve(undefined);
     }
-  }
-
-  #onData(chunk: Buffer): void {
-    if (this.#closed) return;
-    this.#decoder.push(chunk);
-    this.#drainFrames();
   }
 
   /** Handles every complete frame the decoder holds, then writes what may go next. */

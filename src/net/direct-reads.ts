@@ -3,6 +3,8 @@
 // 64 KiB chunks, each a fresh allocation for the garbage collector. Clients get such sockets
 // from connectTcp; a server gets them by moving an accepted socket's handle to a new socket.
 import { Socket, type SocketConstructorOpts } from "node:net";
+import type { Duplex } from "node:stream";
+import type { FrameDecoder } from "./frame-decoder.ts";
 
 /** Where a socket that reads into supplied buffers delivers: a connection's frame decoder. */
 export interface DirectReadSink {
@@ -83,4 +85,35 @@ export function adoptWithDirectReads(accepted: Socket): Socket | undefined {
   accepted.destroy();
   Object.defineProperty(adopted, DIRECT_READS, { value: port });
   return adopted;
+}
+
+/**
+ * Routes a socket's bytes into a frame decoder: read straight into the decoder's buffers when
+ * the socket supports it, from 'data' events otherwise. `onBytes` runs after each read, unless
+ * `closed()`. Returns whether reads are direct.
+ */
+export function feedFrameDecoder(
+  socket: Duplex,
+  decoder: FrameDecoder,
+  onBytes: () => void,
+  closed: () => boolean,
+): boolean {
+  const direct = directReadPort(socket);
+  if (direct !== undefined) {
+    direct.attach({
+      readBuffer: () => decoder.readBuffer(),
+      received: (n, buf) => {
+        if (closed()) return;
+        decoder.received(n, buf);
+        onBytes();
+      },
+    });
+    return true;
+  }
+  socket.on("data", (chunk: Buffer) => {
+    if (closed()) return;
+    decoder.push(chunk);
+    onBytes();
+  });
+  return false;
 }

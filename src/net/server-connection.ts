@@ -5,7 +5,7 @@
 // broker; an idle connection, or one whose client stopped reading, is closed after a timeout.
 import type { Socket } from "node:net";
 import { writeChunks } from "./connection.ts";
-import { directReadPort } from "./direct-reads.ts";
+import { feedFrameDecoder } from "./direct-reads.ts";
 import { ConnectionError } from "./errors.ts";
 import { FrameDecoder } from "./frame-decoder.ts";
 
@@ -104,23 +104,13 @@ export class ServerConnection {
     this.#onClose = options.onClose;
 
     socket.setNoDelay(true);
-    const direct = directReadPort(socket);
-    this.directReads = direct !== undefined;
-    if (direct !== undefined) {
-      direct.attach({
-        readBuffer: () => this.#decoder.readBuffer(),
-        received: (n, buf) => {
-          if (this.#closed) return;
-          this.#decoder.received(n, buf);
-          this.#dispatch();
-        },
-      });
-    } else {
-      socket.on("data", (chunk: Buffer) => {
-        this.#decoder.push(chunk);
-        this.#dispatch();
-      });
-    }
+    // Reads stop being handled once the connection is closed (its socket is being destroyed).
+    this.directReads = feedFrameDecoder(
+      socket,
+      this.#decoder,
+      () => this.#dispatch(),
+      () => this.#closed,
+    );
     socket.on("drain", () => {
       this.#writeBlocked = false;
       this.#dispatch();
