@@ -21,7 +21,7 @@ import { SaslAuthenticationError } from "./security/scram.ts";
 import { SecuritySession } from "./security/sasl-session.ts";
 
 /** Response buffers at least this large come from the frame pool; smaller ones are not worth it. */
-const POOLED_RESPONSE_BYTES = 16 * 1024;
+const POOLED_RESPONSE_BYTES = 128 * 1024;
 
 /** Kafka's connection.failed.authentication.delay.ms default: the failure answer goes out first. */
 const FAILED_AUTH_CLOSE_DELAY_MS = 100;

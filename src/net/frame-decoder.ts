@@ -23,6 +23,13 @@ export interface FrameDecoderOptions {
   maxFrameBytes?: number;
   /** Allocates the buffers large frames are read into directly (a FramePool's take); default fresh ones. */
   allocate?: (size: number) => Buffer;
+  /**
+   * Allocate a large frame's buffer as soon as its size prefix is read (default true, for a
+   * peer we asked). A server sets false: a frame gets its buffer only once half of it has
+   * arrived, so a hostile prefix alone costs nothing and a peer can make us hold at most
+   * twice the bytes it really sent.
+   */
+  trustSizePrefix?: boolean;
 }
 
 /**
@@ -49,9 +56,11 @@ export class FrameDecoder {
   #directFilled = 0;
   #directView: Buffer | undefined;
   readonly #allocate: (size: number) => Buffer;
+  readonly #trustSizePrefix: boolean;
 
   constructor(options: FrameDecoderOptions = {}) {
     this.#allocate = options.allocate ?? ((size) => Buffer.allocUnsafe(size));
+    this.#trustSizePrefix = options.trustSizePrefix ?? true;
     const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff) {
       throw new RangeError(`maxFrameBytes must be an integer in 0..2147483647, got ${max}`);
@@ -133,6 +142,7 @@ export class FrameDecoder {
       this.#direct === undefined &&
       this.#frameSize >= DIRECT_READ_MIN_BYTES &&
       this.#buffered < this.#frameSize &&
+      (this.#trustSizePrefix || this.#buffered * 2 >= this.#frameSize) &&
       this.#error === undefined
     ) {
       const frame = this.#allocate(this.#frameSize);
@@ -148,7 +158,8 @@ export class FrameDecoder {
       this.#direct = frame;
       this.#directFilled = filled;
     }
-    if (this.#direct !== undefined) {
+    // A complete frame not pulled yet must not leave an empty read buffer behind.
+    if (this.#direct !== undefined && this.#directFilled < this.#direct.length) {
       this.#directView = this.#direct.subarray(this.#directFilled);
       return this.#directView;
     }

@@ -97,6 +97,7 @@ export class ServerConnection {
     this.peerPrincipal = options.peerPrincipal;
     this.#decoder = new FrameDecoder({
       maxFrameBytes: options.maxFrameBytes,
+      trustSizePrefix: false,
       ...(options.allocateFrame === undefined ? {} : { allocate: options.allocateFrame }),
     });
     this.#handler = options.handler;

@@ -78,3 +78,24 @@ test("handed-over sockets still count against quotas and close with the listener
   await thirdFrames.closed;
   await closing;
 });
+
+test("a size prefix alone does not make the server allocate the frame", async (t) => {
+  const listener = await start({
+    handler: (p) => Promise.resolve(rawResponse(p.readInt32BE(4))),
+    maxFrameBytes: 200 * 1024 * 1024,
+  });
+  t.after(() => listener.close());
+  const socket = await connectRaw(listener.port);
+  t.after(() => socket.destroy());
+  await waitFor(() => listener.connections.size === 1, "the connection");
+  const [connection] = listener.connections;
+  const before = process.memoryUsage().arrayBuffers;
+  // A hostile client announces 150 MiB and sends 1,000 bytes.
+  const prefix = Buffer.alloc(4 + 1000);
+  prefix.writeInt32BE(150 * 1024 * 1024, 0);
+  socket.write(prefix);
+  await waitFor(() => (connection?.bytesRead ?? 0) >= prefix.length, "the bytes to arrive");
+  await sleep(50);
+  const grown = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grown < 16 * 1024 * 1024, `array buffers grew by ${grown} bytes`);
+});

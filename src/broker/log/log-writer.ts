@@ -61,6 +61,8 @@ export class LogWriter {
   private queue: WriteItem[] = [];
   private head = 0;
   private draining = false;
+  /** While a group is being written: the queue index after it; -1 otherwise. */
+  private writingEnd = -1;
   private plan: SegmentPlan;
   private background: Promise<void> = Promise.resolve();
   private unflushedMessages = 0;
@@ -190,10 +192,16 @@ export class LogWriter {
       ErrorCode.KAFKA_STORAGE_ERROR,
       `log ${this.state.dir} is offline: ${message}`,
     );
+    this.state.producers.dropPending();
+    // A group being written fails once its write is over (drain does it): its callers may
+    // reuse their buffers as soon as the append settles.
+    if (this.writingEnd >= 0) {
+      for (const item of this.queue.splice(this.writingEnd)) item.reject(this.failure);
+      return;
+    }
     const items = this.queue.slice(this.head);
     this.queue = [];
     this.head = 0;
-    this.state.producers.dropPending();
     for (const item of items) item.reject(this.failure);
   }
 
@@ -252,8 +260,17 @@ export class LogWriter {
           total += next.data.length;
           end++;
         }
-        await this.writeGroup(this.head, end, total);
-        if (this.failure !== null) break;
+        this.writingEnd = end;
+        try {
+          await this.writeGroup(this.head, end, total);
+        } finally {
+          this.writingEnd = -1;
+        }
+        if (this.failure !== null) {
+          for (let i = this.head; i < end; i++) (this.queue[i] as WriteItem).reject(this.failure);
+          this.head = end;
+          break;
+        }
         for (let i = this.head; i < end; i++) (this.queue[i] as WriteItem).resolve();
         this.head = end;
         if (this.head > 1024 && this.head * 2 > this.queue.length) {
@@ -263,6 +280,11 @@ export class LogWriter {
       }
     } catch (err) {
       this.fail(err);
+      // If the log went offline while this write was under way, fail() left the group to us.
+      const failure = this.failure ?? err;
+      for (const item of this.queue.slice(this.head)) item.reject(failure);
+      this.queue = [];
+      this.head = 0;
     } finally {
       this.draining = false;
     }
