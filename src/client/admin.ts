@@ -46,6 +46,11 @@ export interface ConfigChange {
   op?: number;
 }
 
+/** Whether a group state (DescribeGroups) means no member is in it: nobody would notice its offsets move. */
+export function isIdleGroupState(state: string): boolean {
+  return state === "Empty" || state === "Dead" || state === "";
+}
+
 export interface GroupDescription {
   groupId: string;
   state: string;

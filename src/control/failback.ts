@@ -106,9 +106,16 @@ export interface FailbackReport {
   translatedTopics: string[];
 }
 
+const REVERSE = ".reverse";
+
 /** The reverse of a link's name: "x" ⇄ "x.reverse". */
 export function reverseLinkName(link: string): string {
-  return link.endsWith(".reverse") ? link.slice(0, -".reverse".length) : `${link}.reverse`;
+  return isReverseLinkName(link) ? link.slice(0, -REVERSE.length) : `${link}${REVERSE}`;
+}
+
+/** Whether a link's name is that of a reverse link ("x.reverse"). */
+export function isReverseLinkName(link: string): boolean {
+  return link.endsWith(REVERSE);
 }
 
 /** The side topic for a topic's diverged records. */

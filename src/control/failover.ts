@@ -2,7 +2,7 @@
 // reachable (unless forced), stops the link, promotes mirror topics, sets every synced group's
 // committed offsets on the target to the exact translation of the source's, records the
 // divergence points for failback, and reports per partition what was not replicated (the RPO).
-import { Admin, ConfigOp, ResourceType, type GroupDescription } from "../client/admin.ts";
+import { Admin, ConfigOp, isIdleGroupState, ResourceType, type GroupDescription } from "../client/admin.ts";
 import { Cluster, type ClusterOptions } from "../client/cluster.ts";
 import { fetchCommittedOffsets, type OffsetToCommit } from "../client/group-offsets.ts";
 import { isFerryBroker } from "../client/mirror-append.ts";
@@ -123,8 +123,6 @@ export class FailoverTimeoutError extends Error {
     this.lag = lag;
   }
 }
-
-const IDLE = new Set(["Empty", "Dead", ""]);
 
 /**
  * Kafkas without ListGroups or DescribeGroups (librdkafka's mock) answer `fallback`; the
@@ -415,11 +413,11 @@ async function translateGroups(
     const describe = async (): Promise<GroupDescription | undefined> =>
       (await unlessUnsupported(admin.describeGroups([group]), []))[0];
     let description = await describe();
-    while (!IDLE.has(description?.state ?? "") && Date.now() < idleBy) {
+    while (!isIdleGroupState(description?.state ?? "") && Date.now() < idleBy) {
       await new Promise((r) => setTimeout(r, 200));
       description = await describe();
     }
-    if (!IDLE.has(description?.state ?? "")) {
+    if (!isIdleGroupState(description?.state ?? "")) {
       result.skipped = `the group has members on the target (${description?.state ?? "?"}); its offsets were left alone`;
       continue;
     }

@@ -3,19 +3,18 @@
 // link, the file's forward link turned round), its two clusters as they run, and which of its
 // source topics it copies.
 import type { ClusterRuntime } from "./cluster-runtime.ts";
+import { isReverseLinkName, reverseLinkName } from "./failback.ts";
 import type { ControlPlane } from "./control-plane.ts";
 import type { TopicSelector } from "./failover-state.ts";
 import type { LinkSpec } from "./topology-schema.ts";
 import { TopicFilter } from "../link/topic-filter.ts";
 
-const REVERSE = ".reverse";
-
 /** A link's spec; undefined when the control plane knows no link of that name. */
 export function linkSpecOf(cp: ControlPlane, name: string): LinkSpec | undefined {
   const known = cp.topology?.links[name] ?? cp.links.get(name)?.spec;
-  if (known !== undefined || !name.endsWith(REVERSE)) return known;
+  if (known !== undefined || !isReverseLinkName(name)) return known;
   // A reverse link stops running when it is failed over; its forward link is still in the file.
-  const forward = cp.topology?.links[name.slice(0, -REVERSE.length)];
+  const forward = cp.topology?.links[reverseLinkName(name)];
   return forward === undefined ? undefined : { ...forward, source: forward.target, target: forward.source };
 }
 

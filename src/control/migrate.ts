@@ -2,7 +2,7 @@
 // synced, copied configs equal, consumers stopped on the source), and a cutover that refuses
 // to run while consumers still read the source, then fails over without --force (zero loss,
 // exact group offsets).
-import { Admin, ResourceType } from "../client/admin.ts";
+import { Admin, isIdleGroupState, ResourceType } from "../client/admin.ts";
 import { Cluster, type ClusterOptions } from "../client/cluster.ts";
 import { fetchCommittedOffsets } from "../client/group-offsets.ts";
 import { isFerryBroker } from "../client/mirror-append.ts";
@@ -47,8 +47,6 @@ export interface MigrationPlan {
   /** Why it is not ready. */
   blockers: string[];
 }
-
-const IDLE = new Set(["Empty", "Dead", ""]);
 
 /** A cutover refused because consumers still read the source; nothing was changed. */
 export class MigrationBlockedError extends Error {
@@ -157,12 +155,12 @@ export async function migrationPlan(options: MigrationOptions): Promise<Migratio
         .map(([k]) => k);
       configs.push({ topic, differing });
     }
-    const consumersStopped = groups.every((g) => IDLE.has(g.sourceState));
+    const consumersStopped = groups.every((g) => isIdleGroupState(g.sourceState));
     const blockers: string[] = [];
     if (lag > 0) blockers.push(`${lag} records not copied yet`);
     for (const t of uncopiedTopics) blockers.push(`topic ${t} is not on the target yet`);
     for (const g of groups) {
-      if (!IDLE.has(g.sourceState))
+      if (!isIdleGroupState(g.sourceState))
         blockers.push(`group ${g.group} still has consumers on the source (${g.sourceState})`);
       else if (g.inSync < g.partitions)
         blockers.push(`group ${g.group}: ${g.partitions - g.inSync} partitions not synced yet`);

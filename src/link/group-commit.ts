@@ -1,6 +1,7 @@
 // Commits translated group offsets on the target, for both ways offsets reach the link (the
 // periodic OffsetFetch round and the __consumer_offsets stream): one commit in flight per group,
 // only while the target group has no active members, never moving an offset backwards.
+import { isIdleGroupState } from "../client/admin.ts";
 import { commitOffsets, fetchCommittedOffsets, type OffsetToCommit } from "../client/group-offsets.ts";
 import { ErrorCode, KafkaError } from "../protocol/error-codes.ts";
 import type { LinkContext } from "./link-context.ts";
@@ -27,7 +28,6 @@ export interface GroupCommitOutcome {
   ahead: { offset: TranslatedOffset; target: number }[];
 }
 
-const IDLE_STATES = new Set(["Empty", "Dead", ""]);
 /** What a coordinator answers an outside commit to a group that has members. */
 const ACTIVE_GROUP_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.UNKNOWN_MEMBER_ID,
@@ -62,11 +62,6 @@ export class GroupCommitter {
     return this.#synced.get(groupId)?.get(`${sourceTopic}/${partition}`);
   }
 
-  /** Resolves once every commit started so far has settled. */
-  async idle(): Promise<void> {
-    await Promise.allSettled([...this.#tails.values()]);
-  }
-
   async #commit(groupId: string, offsets: readonly TranslatedOffset[]): Promise<GroupCommitOutcome> {
     const outcome: GroupCommitOutcome = { targetState: "", idle: true, inSync: [], committed: [], ahead: [] };
     if (offsets.length === 0) return outcome;
@@ -74,7 +69,7 @@ export class GroupCommitter {
     try {
       const [description] = await ctx.targetAdmin.describeGroups([groupId]);
       outcome.targetState = description?.state ?? "";
-      if (!IDLE_STATES.has(outcome.targetState)) {
+      if (!isIdleGroupState(outcome.targetState)) {
         outcome.idle = false;
         return outcome;
       }

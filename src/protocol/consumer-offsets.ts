@@ -154,7 +154,7 @@ export function decodeOffsetCommitValue(value: Buffer): OffsetCommitValue {
   const metadata = v >= 4 ? r.compactString() : r.string();
   const commitTimestampMs = Number(r.int64());
   const expire = v === 1 ? Number(r.int64()) : -1;
-  if (v >= 4) skipTaggedFields(r);
+  if (v >= 4) r.skipTaggedFields();
   end(r, "offset commit value");
   return {
     offset,
@@ -163,15 +163,6 @@ export function decodeOffsetCommitValue(value: Buffer): OffsetCommitValue {
     commitTimestampMs,
     expireTimestampMs: expire === -1 ? null : expire,
   };
-}
-
-/** Tagged fields (KIP-482) this layout does not use, e.g. a topic id added by newer versions. */
-function skipTaggedFields(r: Reader): void {
-  const n = r.uvarint();
-  for (let i = 0; i < n; i++) {
-    r.uvarint();
-    r.skip(r.uvarint());
-  }
 }
 
 function end(r: Reader, what: string): void {

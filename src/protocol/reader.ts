@@ -36,6 +36,14 @@ export class Reader {
     this.need(n);
     this.pos += n;
   }
+  /** Skips a tagged-fields section (KIP-482) whose fields the caller does not use. */
+  skipTaggedFields(): void {
+    const n = this.uvarint();
+    for (let i = 0; i < n; i++) {
+      this.uvarint();
+      this.skip(this.uvarint());
+    }
+  }
 
   int8(): number {
     this.need(1);

@@ -99,11 +99,11 @@ function decodeValue(buf: Buffer): TxnRecordValue {
     const topic = flexible ? r.compactString() : r.string();
     const n = flexible ? r.uvarint() - 1 : r.int32();
     for (let j = 0; j < n; j++) partitions.push({ topic, partition: r.int32() });
-    if (flexible) skipTaggedFields(r);
+    if (flexible) r.skipTaggedFields();
   }
   const lastUpdateTimestamp = Number(r.int64());
   const startTimestamp = Number(r.int64());
-  if (flexible) skipTaggedFields(r);
+  if (flexible) r.skipTaggedFields();
   if (r.remaining !== 0) throw new DecodeError(`transaction log: ${r.remaining} trailing value bytes`);
   return {
     producerId,
@@ -116,14 +116,6 @@ function decodeValue(buf: Buffer): TxnRecordValue {
     lastUpdateTimestamp,
     startTimestamp,
   };
-}
-
-function skipTaggedFields(r: Reader): void {
-  const n = r.uvarint();
-  for (let i = 0; i < n; i++) {
-    r.uvarint();
-    r.skip(r.uvarint());
-  }
 }
 
 /** A TxnStore in memory, for tests. */
