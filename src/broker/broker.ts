@@ -131,6 +131,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         onConnection: (conn) => void dispatcher.open(conn),
         maxFrameBytes: config.int("socket.request.max.bytes"),
         allocateFrame: (size) => framePool.take(size),
+        allocateFreeFrame: (size) => framePool.takeFree(size),
         maxInFlightPerConnection: config.int("ferry.connection.max.in.flight.requests"),
         maxBytesInFlightPerConnection: config.long("ferry.connection.max.in.flight.bytes"),
         idleTimeoutMs: config.long("connections.max.idle.ms"),

@@ -30,6 +30,11 @@ export interface FrameDecoderOptions {
    * twice the bytes it really sent.
    */
   trustSizePrefix?: boolean;
+  /**
+   * A buffer for a large frame that costs no new memory (a FramePool's free buffer), or
+   * undefined: with it an untrusted frame is read directly from its first byte.
+   */
+  allocateFree?: (size: number) => Buffer | undefined;
 }
 
 /**
@@ -57,10 +62,12 @@ export class FrameDecoder {
   #directView: Buffer | undefined;
   readonly #allocate: (size: number) => Buffer;
   readonly #trustSizePrefix: boolean;
+  readonly #allocateFree: ((size: number) => Buffer | undefined) | undefined;
 
   constructor(options: FrameDecoderOptions = {}) {
     this.#allocate = options.allocate ?? ((size) => Buffer.allocUnsafe(size));
     this.#trustSizePrefix = options.trustSizePrefix ?? true;
+    this.#allocateFree = options.allocateFree;
     const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff) {
       throw new RangeError(`maxFrameBytes must be an integer in 0..2147483647, got ${max}`);
@@ -142,10 +149,15 @@ export class FrameDecoder {
       this.#direct === undefined &&
       this.#frameSize >= DIRECT_READ_MIN_BYTES &&
       this.#buffered < this.#frameSize &&
-      (this.#trustSizePrefix || this.#buffered * 2 >= this.#frameSize) &&
       this.#error === undefined
     ) {
-      const frame = this.#allocate(this.#frameSize);
+      // An untrusted prefix gets new memory only once half its frame has come; before that,
+      // only a buffer that already exists.
+      const frame =
+        this.#trustSizePrefix || this.#buffered * 2 >= this.#frameSize
+          ? this.#allocate(this.#frameSize)
+          : this.#allocateFree?.(this.#frameSize);
+      if (frame === undefined) return sharedReadBuffer;
       // The bytes of this frame that came with earlier reads (all buffered bytes are its own).
       let filled = 0;
       while (this.#buffered > 0) {

@@ -27,19 +27,28 @@ export class FramePool {
    * of a class up to four times larger, is at hand.
    */
   take(size: number): Buffer {
-    const cls = classOf(size);
+    const free = this.takeFree(size);
+    if (free !== undefined) return free;
     this.#taken++;
+    const cls = classOf(size);
+    const fresh = Buffer.allocUnsafeSlow(cls).buffer;
+    this.#ours.add(fresh);
+    return Buffer.from(fresh, 0, size);
+  }
+
+  /** Like take, but only a free buffer: undefined instead of allocating one. */
+  takeFree(size: number): Buffer | undefined {
+    const cls = classOf(size);
     for (let c = cls; c <= cls * 4; c *= 2) {
       const reused = this.#free.get(c)?.pop();
       if (reused === undefined) continue;
       this.#isFree.delete(reused);
       this.#freeBytes -= c;
+      this.#taken++;
       this.#reused++;
       return Buffer.from(reused, 0, size);
     }
-    const fresh = Buffer.allocUnsafeSlow(cls).buffer;
-    this.#ours.add(fresh);
-    return Buffer.from(fresh, 0, size);
+    return undefined;
   }
 
   /**

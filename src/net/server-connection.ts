@@ -34,6 +34,8 @@ export interface ServerConnectionOptions {
   maxFrameBytes: number;
   /** Allocates the buffers large requests are read into; default fresh ones. */
   allocateFrame?: (size: number) => Buffer;
+  /** An existing free buffer for a large request, or undefined. */
+  allocateFreeFrame?: (size: number) => Buffer | undefined;
   maxInFlight: number;
   /** Request payload bytes being handled plus response bytes not yet sent; default unlimited. */
   maxBytesInFlight?: number;
@@ -99,6 +101,7 @@ export class ServerConnection {
       maxFrameBytes: options.maxFrameBytes,
       trustSizePrefix: false,
       ...(options.allocateFrame === undefined ? {} : { allocate: options.allocateFrame }),
+      ...(options.allocateFreeFrame === undefined ? {} : { allocateFree: options.allocateFreeFrame }),
     });
     this.#handler = options.handler;
     this.#onError = options.onError;

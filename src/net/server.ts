@@ -66,6 +66,8 @@ export interface ListenOptions {
   onConnection?: (connection: ServerConnection) => void;
   /** Allocates the buffers large requests are read into (a FramePool's take); default fresh ones. */
   allocateFrame?: (size: number) => Buffer;
+  /** An existing free buffer for a large request, or undefined (a FramePool's takeFree). */
+  allocateFreeFrame?: (size: number) => Buffer | undefined;
 }
 
 /** Starts listening; resolves once the port is bound, rejects if it cannot be. */
@@ -116,6 +118,7 @@ export class Listener {
   readonly #onError: ServerErrorCallback;
   readonly #onConnection: ((connection: ServerConnection) => void) | undefined;
   readonly #allocateFrame: ((size: number) => Buffer) | undefined;
+  readonly #allocateFreeFrame: ((size: number) => Buffer | undefined) | undefined;
   #nextId = 0;
   #closing: Promise<void> | undefined;
 
@@ -141,6 +144,7 @@ export class Listener {
     this.#onError = options.onError ?? warn;
     this.#onConnection = options.onConnection;
     this.#allocateFrame = options.allocateFrame;
+    this.#allocateFreeFrame = options.allocateFreeFrame;
     // Limits apply to the TCP socket, before any TLS handshake work is spent on it.
     server.on("connection", (socket: Socket) => this.#admit(socket));
     if (this.tls) {
@@ -200,6 +204,7 @@ export class Listener {
       handler: this.#handler,
       maxFrameBytes: this.#maxFrameBytes,
       ...(this.#allocateFrame === undefined ? {} : { allocateFrame: this.#allocateFrame }),
+      ...(this.#allocateFreeFrame === undefined ? {} : { allocateFreeFrame: this.#allocateFreeFrame }),
       maxInFlight: this.#maxInFlight,
       maxBytesInFlight: this.#maxBytesInFlight,
       idleTimeoutMs: this.#idleTimeoutMs,

@@ -44,3 +44,14 @@ test("a free buffer of a class up to four times larger serves a smaller frame", 
   pool.give(huge);
   assert.notEqual(pool.take(200_000).buffer, huge.buffer, "not more than four times larger");
 });
+
+test("takeFree hands out only a buffer that already exists", () => {
+  const pool = new FramePool();
+  assert.equal(pool.takeFree(300_000), undefined, "nothing free: nothing allocated");
+  const a = pool.take(300_000);
+  pool.give(a);
+  const b = pool.takeFree(400_000);
+  assert.equal(b?.buffer, a.buffer);
+  assert.equal(b?.length, 400_000);
+  assert.equal(pool.takeFree(300_000), undefined);
+});
