@@ -13,6 +13,10 @@ export const EXIT = {
   UNREACHABLE: 3,
   /** The cluster, link or topic asked about does not exist. */
   NOT_FOUND: 4,
+  /** A failover or cutover did not finish in time. */
+  TIMED_OUT: 5,
+  /** Refused in the state things are in (no failover to fail back, consumers still running). */
+  REFUSED: 6,
 } as const;
 
 /** The control plane could not be reached or answered with an error. */

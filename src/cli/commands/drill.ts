@@ -120,7 +120,7 @@ export const drillCommand: Command = {
     } catch (e) {
       process.stderr.write(`ferry drill: ${(e as Error).message}\n`);
       if (e instanceof TopologyError) return EXIT.USAGE;
-      return e instanceof DrillRefusedError ? 6 : EXIT.UNHEALTHY;
+      return e instanceof DrillRefusedError ? EXIT.REFUSED : EXIT.UNHEALTHY;
     }
     if (parsed.values.json === true) {
       const { failover, failback, ...figures } = report;

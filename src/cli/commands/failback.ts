@@ -110,8 +110,8 @@ export const failbackCommand: Command = {
           : await failback({ link, oldPrimary: old, current: v.current });
     } catch (e) {
       process.stderr.write(`ferry failback: ${(e as Error).message}\n`);
-      if (e instanceof ApiError) return e.status === 409 ? 6 : exitCodeOf(e);
-      return e instanceof LinkStateError ? 6 : EXIT.UNHEALTHY;
+      if (e instanceof ApiError) return e.status === 409 ? EXIT.REFUSED : exitCodeOf(e);
+      return e instanceof LinkStateError ? EXIT.REFUSED : EXIT.UNHEALTHY;
     }
     process.stdout.write(v.json === true ? JSON.stringify(report, null, 2) + "\n" : formatFailback(report));
     if (old === undefined) return EXIT.OK;

@@ -137,9 +137,10 @@ export const failoverCommand: Command = {
       }
     } catch (e) {
       process.stderr.write(`ferry failover: ${(e as Error).message}\n`);
-      if (e instanceof ApiError) return e.status === 504 ? 5 : e.status === 409 ? 6 : exitCodeOf(e);
-      if (e instanceof FailoverTimeoutError) return 5;
-      if (e instanceof LinkStateError) return 6;
+      if (e instanceof ApiError)
+        return e.status === 504 ? EXIT.TIMED_OUT : e.status === 409 ? EXIT.REFUSED : exitCodeOf(e);
+      if (e instanceof FailoverTimeoutError) return EXIT.TIMED_OUT;
+      if (e instanceof LinkStateError) return EXIT.REFUSED;
       return EXIT.UNHEALTHY;
     }
     process.stdout.write(v.json === true ? JSON.stringify(report, null, 2) + "\n" : formatFailover(report));

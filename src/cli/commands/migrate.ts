@@ -80,12 +80,12 @@ function formatStatus(plan: MigrationPlan): string {
 
 function exitCodeOfError(e: unknown): number {
   if (e instanceof ApiError) {
-    if (e.status === 504) return 5;
-    if (e.status === 409) return 6;
+    if (e.status === 504) return EXIT.TIMED_OUT;
+    if (e.status === 409) return EXIT.REFUSED;
     return exitCodeOf(e);
   }
-  if (e instanceof FailoverTimeoutError) return 5;
-  if (e instanceof MigrationBlockedError || e instanceof LinkStateError) return 6;
+  if (e instanceof FailoverTimeoutError) return EXIT.TIMED_OUT;
+  if (e instanceof MigrationBlockedError || e instanceof LinkStateError) return EXIT.REFUSED;
   return EXIT.UNHEALTHY;
 }
 
