@@ -276,14 +276,19 @@ export class GroupCoordinator {
   }
 
   /**
-   * OffsetCommit v0-9, answered once the offsets are durable in the store. v0 has no
-   * generation (a standalone commit), v1 a commit timestamp, v2-4 a retention time, v6 the
-   * leader epoch, v7 static members, v9 GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION.
+   * A commit's partitions: those of unknown topics or partitions (UNKNOWN_TOPIC_OR_PARTITION)
+   * and the rest, with the version-dependent fields `extra` reads. OffsetCommit and
+   * TxnOffsetCommit share it.
    */
-  async offsetCommit(req: OffsetCommitRequest, version: number): Promise<Input<OffsetCommitResponse>> {
+  #splitCommit<
+    P extends { partitionIndex: number; committedOffset: bigint; committedMetadata: string | null },
+  >(
+    topics: readonly { name: string; partitions: readonly P[] }[],
+    extra: (p: P) => { leaderEpoch: number; commitTimestampMs: number },
+  ): { unknown: PartitionError[]; partitions: CommitPartition[] } {
     const unknown: PartitionError[] = [];
     const partitions: CommitPartition[] = [];
-    for (const t of req.topics)
+    for (const t of topics)
       for (const p of t.partitions) {
         if (!this.#partitionExists(t.name, p.partitionIndex))
           unknown.push({
@@ -296,11 +301,23 @@ export class GroupCoordinator {
             topic: t.name,
             partition: p.partitionIndex,
             offset: p.committedOffset,
-            leaderEpoch: version >= 6 ? p.committedLeaderEpoch : -1,
-            commitTimestampMs: version === 1 ? Number(p.commitTimestamp) : -1,
+            ...extra(p),
             metadata: p.committedMetadata,
           });
       }
+    return { unknown, partitions };
+  }
+
+  /**
+   * OffsetCommit v0-9, answered once the offsets are durable in the store. v0 has no
+   * generation (a standalone commit), v1 a commit timestamp, v2-4 a retention time, v6 the
+   * leader epoch, v7 static members, v9 GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION.
+   */
+  async offsetCommit(req: OffsetCommitRequest, version: number): Promise<Input<OffsetCommitResponse>> {
+    const { unknown, partitions } = this.#splitCommit(req.topics, (p) => ({
+      leaderEpoch: version >= 6 ? p.committedLeaderEpoch : -1,
+      commitTimestampMs: version === 1 ? Number(p.commitTimestamp) : -1,
+    }));
     const unavailable = this.#unavailable();
     let results: PartitionError[];
     if (partitions.length === 0) results = [];
@@ -340,26 +357,10 @@ export class GroupCoordinator {
     version: number,
     producer: TxnProducer,
   ): Promise<Input<TxnOffsetCommitResponse>> {
-    const unknown: PartitionError[] = [];
-    const partitions: CommitPartition[] = [];
-    for (const t of req.topics)
-      for (const p of t.partitions) {
-        if (!this.#partitionExists(t.name, p.partitionIndex))
-          unknown.push({
-            topic: t.name,
-            partition: p.partitionIndex,
-            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          });
-        else
-          partitions.push({
-            topic: t.name,
-            partition: p.partitionIndex,
-            offset: p.committedOffset,
-            leaderEpoch: version >= 2 ? p.committedLeaderEpoch : -1,
-            commitTimestampMs: -1,
-            metadata: p.committedMetadata,
-          });
-      }
+    const { unknown, partitions } = this.#splitCommit(req.topics, (p) => ({
+      leaderEpoch: version >= 2 ? p.committedLeaderEpoch : -1,
+      commitTimestampMs: -1,
+    }));
     const unavailable =
       this.#unavailable() ??
       (this.#store.transactional === true ? null : ErrorCode.COORDINATOR_NOT_AVAILABLE);
