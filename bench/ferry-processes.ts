@@ -1,7 +1,7 @@
 // Ferry processes for benchmarks: brokers and links started through bin/ferry, with their CPU
 // time and peak memory read from /proc, so a benchmark measures them apart from itself.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 
 const FERRY = new URL("../bin/ferry", import.meta.url).pathname;
 
@@ -9,6 +9,8 @@ export interface FerryProcess {
   readonly child: ChildProcess;
   /** CPU time (user + system) used so far, in ms. */
   cpuMs(): Promise<number>;
+  /** CPU time used so far by the process's threads, in ms, summed by thread name (libuv-worker: file I/O). */
+  threadCpuMs(): Promise<Map<string, number>>;
   /** Peak resident set size so far (VmHWM), in bytes. */
   peakRssBytes(): Promise<number>;
   stop(): Promise<void>;
@@ -25,11 +27,16 @@ function wrap(child: ChildProcess, what: string): FerryProcess {
   );
   return {
     child,
-    cpuMs: async () => {
-      // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second).
-      const stat = await readFile(`/proc/${child.pid}/stat`, "utf8").catch(() => "");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
+    cpuMs: async () => statCpuMs(await readFile(`/proc/${child.pid}/stat`, "utf8").catch(() => "")),
+    threadCpuMs: async () => {
+      const out = new Map<string, number>();
+      const tasks = await readdir(`/proc/${child.pid}/task`).catch(() => []);
+      for (const task of tasks) {
+        const stat = await readFile(`/proc/${child.pid}/task/${task}/stat`, "utf8").catch(() => "");
+        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        out.set(name, (out.get(name) ?? 0) + statCpuMs(stat));
+      }
+      return out;
     },
     peakRssBytes: async () => {
       const status = await readFile(`/proc/${child.pid}/status`, "utf8").catch(() => "");
@@ -42,6 +49,12 @@ function wrap(child: ChildProcess, what: string): FerryProcess {
       await exited;
     },
   };
+}
+
+/** utime and stime, fields 14 and 15 of a /proc stat line, in clock ticks (100 per second), as ms. */
+function statCpuMs(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
 }
 
 /** Starts `ferry <args>` and resolves once stdout matches `ready` (the first group is returned). */

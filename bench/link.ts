@@ -4,11 +4,14 @@
 //   - a `kcat -C | kcat -P` pipe,
 //   - a straightforward kafkajs consume-then-produce loop,
 // against the limit: the source's fetch-only throughput (Ferry's client, raw batches).
+// Beside them, the storage reference: the same bytes written by a plain loop to a new file in
+// the brokers' data directory (FERRY_BENCH_DATA_DIR, default the system's temporary directory),
+// which is the least any target broker pays to store them.
 // Then replication latency at moderate load (source append time, LogAppendTime, to readable on
 // the target) and the cost curve at 1, 100, 1,000 and 10,000 partitions (throughput, peak RSS).
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -32,6 +35,8 @@ const CURVE = (process.env.FERRY_BENCH_CURVE ?? "1,100,1000,10000").split(",").m
 const LATENCY_SECONDS = Number(process.env.FERRY_BENCH_LATENCY_S ?? 10);
 /** Which comparisons to run besides fetch-only, mirror and translate (all by default). */
 const PARTS = new Set((process.env.FERRY_BENCH_PARTS ?? "kcat,kafkajs,latency,curve").split(","));
+/** Where the brokers keep their logs: the file system whose write cost the target pays. */
+const DATA_DIR = process.env.FERRY_BENCH_DATA_DIR ?? tmpdir();
 const TEXT = Buffer.from('{"event":"order","status":"shipped","region":"eu-west"} '.repeat(20));
 
 /** 1 KiB values: half random hex of their own, half repeated text (about 2:1 under lz4). */
@@ -152,7 +157,14 @@ async function ferryLink(
   want: readonly bigint[],
   extra: readonly string[],
   targetTopic = topic,
-): Promise<{ ms: number; cpuMs: number; peakRss: number; sourceCpuMs: number; targetCpuMs: number }> {
+): Promise<{
+  ms: number;
+  cpuMs: number;
+  peakRss: number;
+  sourceCpuMs: number;
+  targetCpuMs: number;
+  targetFileIoCpuMs: number;
+}> {
   const link = await startLinkProcess([
     "--name",
     `bench-${targetTopic}`,
@@ -165,21 +177,47 @@ async function ferryLink(
     ...extra,
   ]);
   try {
-    const [cpu0, a0, b0] = await Promise.all([link.cpuMs(), a.cpuMs(), b.cpuMs()]);
+    const [cpu0, a0, b0, bt0] = await Promise.all([link.cpuMs(), a.cpuMs(), b.cpuMs(), b.threadCpuMs()]);
     const start = performance.now();
     await putFilters(link.url, topic);
     await waitCaughtUp(target, targetTopic, want);
     const ms = performance.now() - start;
-    const [cpu1, a1, b1] = await Promise.all([link.cpuMs(), a.cpuMs(), b.cpuMs()]);
+    const [cpu1, a1, b1, bt1] = await Promise.all([link.cpuMs(), a.cpuMs(), b.cpuMs(), b.threadCpuMs()]);
+    // Node runs file writes on its libuv threads: their CPU is the target's cost of storing.
+    const fileIo = (t: Map<string, number>): number => t.get("libuv-worker") ?? 0;
     return {
       ms,
       cpuMs: cpu1 - cpu0,
       peakRss: await link.peakRssBytes(),
       sourceCpuMs: a1 - a0,
       targetCpuMs: b1 - b0,
+      targetFileIoCpuMs: fileIo(bt1) - fileIo(bt0),
     };
   } finally {
     await link.stop();
+  }
+}
+
+/**
+ * The storage reference: `bytes` written to a new file at `path` in 8 MiB writes (a mirror
+ * append's size here), timed with the CPU they cost. The file is kept until the run ends: freed
+ * at once, its memory would serve the mirror's writes that follow, and on virtual machines that
+ * return free memory to their host, recently freed memory is much cheaper to write than new.
+ */
+async function pageCacheWrite(path: string, bytes: number): Promise<{ ms: number; cpuMs: number }> {
+  const chunk = Buffer.alloc(8 << 20, 0x5a);
+  const file = await open(path, "w");
+  try {
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    for (let at = 0; at < bytes; at += chunk.length) {
+      await file.write(chunk, 0, Math.min(chunk.length, bytes - at), at);
+    }
+    const ms = performance.now() - start;
+    const used = process.cpuUsage(cpu);
+    return { ms, cpuMs: (used.user + used.system) / 1000 };
+  } finally {
+    await file.close();
   }
 }
 
@@ -378,8 +416,8 @@ export async function run(): Promise<Record<string, number>> {
       Promise.resolve(compress(CompressionCodec.LZ4, encoder.buffer)),
     decompress: (data: Buffer) => Promise.resolve(decompress(CompressionCodec.LZ4, data)),
   });
-  const dirA = await mkdtemp(join(tmpdir(), "ferry-bench-link-a-"));
-  const dirB = await mkdtemp(join(tmpdir(), "ferry-bench-link-b-"));
+  const dirA = await mkdtemp(join(DATA_DIR, "ferry-bench-link-a-"));
+  const dirB = await mkdtemp(join(DATA_DIR, "ferry-bench-link-b-"));
   const a = await startBrokerProcess(dirA);
   const b = await startBrokerProcess(dirB);
   const source = new Cluster({ bootstrap: a.bootstrap });
@@ -395,6 +433,7 @@ export async function run(): Promise<Record<string, number>> {
     console.error(
       `  source: ${RECORDS} records, ${mb.toFixed(1)} MB of lz4 batches (${uncompressedMb.toFixed(1)} MB of values)`,
     );
+    const storage = await pageCacheWrite(join(dirB, "page-cache-write"), fetchOnly.bytes);
     const mirror = await ferryLink(a, b, target, topic, want, []);
     const translate = await ferryLink(
       a,
@@ -419,11 +458,14 @@ export async function run(): Promise<Record<string, number>> {
       "fetchOnly.MBps": mbps(fetchOnly.ms),
       "fetchOnly.brokerCpuSeconds": round(fetchOnly.brokerCpuMs / 1000),
       "fetchOnly.clientCpuSeconds": round(fetchOnly.cpuMs / 1000),
+      "pageCacheWrite.MBps": mbps(storage.ms),
+      "pageCacheWrite.cpuSeconds": round(storage.cpuMs / 1000),
       "mirror.MBps": mbps(mirror.ms),
       "mirror.seconds": round(mirror.ms / 1000),
       "mirror.linkCpuSeconds": round(mirror.cpuMs / 1000),
       "mirror.sourceBrokerCpuSeconds": round(mirror.sourceCpuMs / 1000),
       "mirror.targetBrokerCpuSeconds": round(mirror.targetCpuMs / 1000),
+      "mirror.targetFileWriteCpuSeconds": round(mirror.targetFileIoCpuMs / 1000),
       "mirror.MBperCpuSecond": perCpu(mirror.cpuMs),
       "mirror.vsFetchOnly": round(fetchOnly.ms / mirror.ms),
       "mirror.vsKcat": round(kcat.ms / mirror.ms),

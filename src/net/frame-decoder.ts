@@ -119,7 +119,8 @@ export class FrameDecoder {
     }
     if (this.#frameSize < 0) {
       if (this.#buffered < 4) return undefined;
-      const size = this.#readSize();
+      const size = this.#peekSize();
+      this.#consume(4);
       if (size < 0 || size > this.#maxFrameBytes) {
         this.#error = new FrameSizeError(size, this.#maxFrameBytes);
         throw this.#error;
@@ -145,6 +146,22 @@ export class FrameDecoder {
    * Give what was read to received() before the next read.
    */
   readBuffer(): Buffer {
+    // The next frame's size is learned here too, not only when it is pulled: a connection busy
+    // with the previous request would otherwise leave the frame to arrive through the shared
+    // buffer, copied twice.
+    if (
+      this.#frameSize < 0 &&
+      this.#direct === undefined &&
+      this.#buffered >= 4 &&
+      this.#error === undefined
+    ) {
+      // A prefix over the limit is left for next() to refuse, under the limit in force then.
+      const size = this.#peekSize();
+      if (size >= 0 && size <= this.#maxFrameBytes) {
+        this.#consume(4);
+        this.#frameSize = size;
+      }
+    }
     if (
       this.#direct === undefined &&
       this.#frameSize >= DIRECT_READ_MIN_BYTES &&
@@ -194,14 +211,10 @@ export class FrameDecoder {
     this.push(buf.subarray(0, n));
   }
 
-  /** Reads and consumes the big-endian int32 prefix, which may straddle chunks. */
-  #readSize(): number {
+  /** The big-endian int32 prefix at the front (which may straddle chunks), not consumed. */
+  #peekSize(): number {
     let chunk = this.#chunk(this.#head);
-    if (chunk.length - this.#offset >= 4) {
-      const size = chunk.readInt32BE(this.#offset);
-      this.#consume(4);
-      return size;
-    }
+    if (chunk.length - this.#offset >= 4) return chunk.readInt32BE(this.#offset);
     let size = 0;
     let i = this.#head;
     let pos = this.#offset;
@@ -212,7 +225,6 @@ export class FrameDecoder {
       }
       size = (size << 8) | chunk.readUInt8(pos++);
     }
-    this.#consume(4);
     return size; // `|` yields an int32, so a set top bit reads as negative, as Kafka reads it.
   }
 

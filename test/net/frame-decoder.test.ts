@@ -241,3 +241,54 @@ test("the frame a direct read fills is the buffer handed out, with no copy after
   first = decoder.readBuffer();
   assert.equal(first.length, 64 * 1024, "back to ordinary reads after the frame");
 });
+
+test("a large frame queued behind one being handled is read directly once its prefix is in", () => {
+  // A busy server connection pulls the next frame only after it has answered the previous one;
+  // the frames behind it must not pile up in ordinary reads (copied twice) meanwhile.
+  const small = Buffer.from("being-handled");
+  const big = Buffer.alloc(DIRECT_READ_MIN_BYTES * 2, 5);
+  const stream = Buffer.concat([frame(small), frame(big)]);
+  const decoder = new FrameDecoder();
+  const first = decoder.readBuffer();
+  const head = 4 + small.length + 4 + 100; // the small frame, the big one's prefix and 100 bytes
+  stream.copy(first, 0, 0, head);
+  decoder.received(head, first);
+  assert.deepEqual(decoder.next(), small, "pulled, and being handled: next() is not called again for now");
+  const target = decoder.readBuffer();
+  assert.equal(target.length, big.length - 100, "the rest of the big frame, before it is pulled");
+  stream.copy(target, 0, head);
+  decoder.received(stream.length - head, target);
+  const out = decoder.next();
+  assert.ok(out !== undefined);
+  assert.equal(out.buffer, target.buffer, "handed out in the buffer the read filled");
+  assert.deepEqual(out, big);
+});
+
+test("a prefix over the limit read ahead is left for next() to judge under the limit in force then", () => {
+  // A broker raises the limit once a SASL client has authenticated, after answering the request
+  // that did it; a larger frame already behind that request must be judged by the new limit.
+  const small = Buffer.from("authenticate");
+  const big = Buffer.alloc(DIRECT_READ_MIN_BYTES * 2, 6);
+  const stream = Buffer.concat([frame(small), frame(big)]);
+  const decoder = new FrameDecoder({ maxFrameBytes: 1000 });
+  let target = decoder.readBuffer();
+  stream.copy(target, 0, 0, 64);
+  decoder.received(64, target);
+  target = decoder.readBuffer();
+  assert.equal(
+    target.length,
+    64 * 1024,
+    "an ordinary read: the big prefix is not taken under the small limit",
+  );
+  assert.deepEqual(decoder.next(), small);
+  decoder.setMaxFrameBytes(DEFAULT_MAX_FRAME_BYTES);
+  let pos = 64;
+  while (pos < stream.length) {
+    target = decoder.readBuffer();
+    const n = Math.min(target.length, stream.length - pos);
+    stream.copy(target, 0, pos, pos + n);
+    decoder.received(n, target);
+    pos += n;
+  }
+  assert.deepEqual(decoder.next(), big);
+});
