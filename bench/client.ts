@@ -5,10 +5,10 @@
 // Two data sets: "repetitive" values (a shared random string at shifting offsets, about 25:1
 // under lz4, so codec speed dominates) and "unique" values (a per-record random half, about
 // 2:1, closer to real payloads, so bytes through the broker matter). The broker's CPU time
-// per phase is reported too, to show whether the broker caps both clients.
-import { spawn } from "node:child_process";
+// per phase is reported too, to show whether the broker caps both clients. The broker keeps its
+// log in FERRY_BENCH_DATA_DIR (default the system's temporary directory).
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -20,8 +20,8 @@ import { consumeBatches, fetchRaw } from "../src/client/consumer.ts";
 import { Producer } from "../src/client/producer.ts";
 import { CompressionCodec, compress, decompress } from "../src/protocol/compression/index.ts";
 import { iterateBatches, readBatchHeader } from "../src/protocol/records/batch-header.ts";
+import { startBrokerProcess, type BrokerProcess } from "./ferry-processes.ts";
 
-const FERRY = new URL("../bin/ferry", import.meta.url).pathname;
 const RECORD_BYTES = 1024;
 const BATCH_RECORDS = 100;
 const PARTITIONS = 8;
@@ -55,39 +55,6 @@ function uniqueValues(count: number): Buffer[] {
     TEXT.copy(v, RECORD_BYTES / 2, 0, RECORD_BYTES / 2);
     return v;
   });
-}
-
-interface Broker {
-  port: number;
-  /** CPU time the broker process has used so far, in ms. */
-  cpuMs: () => Promise<number>;
-  stop: () => Promise<void>;
-}
-
-async function startBroker(dir: string): Promise<Broker> {
-  const child = spawn(FERRY, ["broker", "--data-dir", dir, "--port", "0", "--log-level", "warn"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on("data", (d: Buffer) => {
-      const m = /listening on [^\s]+:(\d+)/.exec(d.toString());
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", () => reject(new Error("broker exited before listening")));
-  });
-  return {
-    port,
-    cpuMs: async () => {
-      // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second).
-      const stat = await readFile(`/proc/${child.pid}/stat`, "utf8").catch(() => "");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
-    },
-    stop: async () => {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    },
-  };
 }
 
 /** Runs `count` tasks with at most `limit` at once. */
@@ -224,7 +191,7 @@ const collectGarbage = runInNewContext("gc") as () => void;
  * Runs a phase and measures it. Each phase starts from a collected heap and a quiet broker,
  * so no client pays for the garbage of the one before.
  */
-async function phase(broker: Broker, run: () => Promise<number>): Promise<Measure> {
+async function phase(broker: BrokerProcess, run: () => Promise<number>): Promise<Measure> {
   collectGarbage();
   await new Promise((resolve) => setTimeout(resolve, 300));
   const before = await broker.cpuMs();
@@ -251,7 +218,7 @@ interface Round {
 
 /** One side-by-side round on fresh topics: each client produces, then both consume Ferry's topic. */
 async function round(
-  broker: Broker,
+  broker: BrokerProcess,
   cluster: Cluster,
   kafka: kafkajs.Kafka,
   name: string,
@@ -294,7 +261,7 @@ function median(values: number[]): number {
  * back to back, under the same load), and the median, lowest and highest are reported.
  */
 async function compare(
-  broker: Broker,
+  broker: BrokerProcess,
   cluster: Cluster,
   kafka: kafkajs.Kafka,
   name: string,
@@ -342,9 +309,9 @@ export async function run(): Promise<Record<string, number>> {
       Promise.resolve(compress(CompressionCodec.LZ4, encoder.buffer)),
     decompress: (data: Buffer) => Promise.resolve(decompress(CompressionCodec.LZ4, data)),
   });
-  const dir = await mkdtemp(join(tmpdir(), "ferry-bench-client-"));
-  const broker = await startBroker(dir);
-  const bootstrap = `127.0.0.1:${broker.port}`;
+  const dir = await mkdtemp(join(process.env.FERRY_BENCH_DATA_DIR ?? tmpdir(), "ferry-bench-client-"));
+  const broker = await startBrokerProcess(dir);
+  const bootstrap = broker.bootstrap;
   const cluster = new Cluster({ bootstrap, maxInFlight: IN_FLIGHT });
   const kafka = new kafkajs.Kafka({
     brokers: [bootstrap],
