@@ -6,7 +6,7 @@
 // translate exactly in both directions.
 import { ConfigOp, ResourceType, type Admin } from "../client/admin.ts";
 import type { Cluster } from "../client/cluster.ts";
-import { MIRROR_SOURCE_CONFIG, mirrorSourceValue } from "../link/config-policy.ts";
+import { MIRROR_LINK_CONFIG, MIRROR_SOURCE_CONFIG, mirrorSourceValue } from "../link/config-policy.ts";
 import { createTopic } from "../link/create-topic.ts";
 import { checkpointKey, readRuns, runKey } from "../link/link-registry.ts";
 import type { LinkStateStore, StateWrite } from "../link/link-state-store.ts";
@@ -49,8 +49,10 @@ export async function reverseMirrors(
   for (const [topic, ps] of topics) {
     const value = mirrorSourceValue(currentClusterId, (ps[0] as ReversedPartition).currentTopic);
     if (ps.every((p) => p.oldEnd <= p.divergencePoint)) {
+      // The reverse link claims the mirror when it attaches it.
       await oldAdmin.incrementalAlterConfigs(ResourceType.TOPIC, topic, [
         { name: MIRROR_SOURCE_CONFIG, value, op: ConfigOp.SET },
+        { name: MIRROR_LINK_CONFIG, value: null, op: ConfigOp.DELETE },
       ]);
       out.remirrored.push(topic);
       continue;

@@ -6,7 +6,7 @@ import { ResourceType, type Admin } from "../client/admin.ts";
 import type { Cluster } from "../client/cluster.ts";
 import { fetchRaw, IsolationLevel } from "../client/consumer.ts";
 import { listOffsets, OffsetSpec } from "../client/offsets.ts";
-import { MIRROR_SOURCE_CONFIG, parseMirrorSource } from "../link/config-policy.ts";
+import { MIRROR_LINK_CONFIG, MIRROR_SOURCE_CONFIG, parseMirrorSource } from "../link/config-policy.ts";
 import {
   failoverKey,
   readCheckpoint,
@@ -101,9 +101,15 @@ export async function linkPartitions(
   if (targetIsFerry) {
     for (const t of meta.topics.values()) {
       if (t.isInternal || t.errorCode !== 0 || t.name.startsWith("__")) continue;
-      const configs = await admin.describeConfigs(ResourceType.TOPIC, t.name, [MIRROR_SOURCE_CONFIG]);
+      const configs = await admin.describeConfigs(ResourceType.TOPIC, t.name, [
+        MIRROR_SOURCE_CONFIG,
+        MIRROR_LINK_CONFIG,
+      ]);
       const mirror = parseMirrorSource(configs.find((c) => c.name === MIRROR_SOURCE_CONFIG)?.value);
       if (mirror === null || mirror.clusterId !== reg.sourceClusterId) continue;
+      // Another link's mirror of the same source (a mirror from before owners were recorded has none).
+      const owner = configs.find((c) => c.name === MIRROR_LINK_CONFIG)?.value ?? null;
+      if (owner !== null && owner !== reg.name) continue;
       if (targetTopicName(reg, mirror.topic) !== t.name || !selected(mirror.topic)) continue;
       for (const p of t.partitions) {
         out.push({ sourceTopic: mirror.topic, targetTopic: t.name, partition: p.partition, mode: "mirror" });

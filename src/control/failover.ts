@@ -6,7 +6,7 @@ import { Admin, ConfigOp, isIdleGroupState, ResourceType, type GroupDescription 
 import { Cluster, type ClusterOptions } from "../client/cluster.ts";
 import { fetchCommittedOffsets, type OffsetToCommit } from "../client/group-offsets.ts";
 import { isFerryBroker } from "../client/mirror-append.ts";
-import { MIRROR_SOURCE_CONFIG } from "../link/config-policy.ts";
+import { MIRROR_LINK_CONFIG, MIRROR_SOURCE_CONFIG } from "../link/config-policy.ts";
 import { ErrorCode, KafkaError } from "../protocol/error-codes.ts";
 import { LinkStateStore } from "../link/link-state-store.ts";
 import type { Logger } from "../util/logger.ts";
@@ -337,12 +337,16 @@ async function measureRpo(
   return out;
 }
 
-/** Deletes ferry.mirror.source from every mirror topic: the broker makes them writable (and aborts open transactions). */
+/**
+ * Deletes ferry.mirror.source (and the owning link) from every mirror topic: the broker makes
+ * them writable (and aborts open transactions).
+ */
 async function promote(admin: Admin, parts: readonly LinkPartition[]): Promise<string[]> {
   const topics = [...new Set(parts.filter((p) => p.mode === "mirror").map((p) => p.targetTopic))];
   for (const t of topics) {
     await admin.incrementalAlterConfigs(ResourceType.TOPIC, t, [
       { name: MIRROR_SOURCE_CONFIG, value: null, op: ConfigOp.DELETE },
+      { name: MIRROR_LINK_CONFIG, value: null, op: ConfigOp.DELETE },
     ]);
   }
   return topics;

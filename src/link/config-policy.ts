@@ -24,6 +24,14 @@ export const COPIED_TOPIC_CONFIGS: ReadonlySet<string> = new Set([
 /** Ferry's topic config marking a read-only mirror topic: "<source cluster id>/<source topic>". */
 export const MIRROR_SOURCE_CONFIG = "ferry.mirror.source";
 
+/**
+ * Ferry's topic config naming the link that writes a mirror topic. Several links may copy from
+ * one source cluster to one target; each failover promotes only its own link's mirrors, and a
+ * second link never writes a mirror another link owns. Mirrors from before the setting have
+ * none until a link claims them.
+ */
+export const MIRROR_LINK_CONFIG = "ferry.mirror.link";
+
 export interface SourceConfig {
   name: string;
   value: string | null;

@@ -2,10 +2,11 @@
 // filter changes take effect within one interval), creates their target topics with the
 // source's partition count and copied configs, follows partition increases, and keeps the
 // copied configs equal. Decides per topic between mirror and translation mode.
-import { ResourceType, type Admin, type ConfigEntry } from "../client/admin.ts";
+import { ConfigOp, ResourceType, type Admin, type ConfigEntry } from "../client/admin.ts";
 import { listOffsets, OffsetSpec } from "../client/offsets.ts";
 import { ErrorCode, KafkaError } from "../protocol/error-codes.ts";
 import {
+  MIRROR_LINK_CONFIG,
   MIRROR_SOURCE_CONFIG,
   configDrift,
   configsToCopy,
@@ -169,7 +170,11 @@ async function attach(
       throw new Error("mirror mode needs a Ferry broker as the target");
     const configs =
       mode === "mirror"
-        ? { ...copied, [MIRROR_SOURCE_CONFIG]: mirrorSourceValue(ctx.sourceClusterId, name) }
+        ? {
+            ...copied,
+            [MIRROR_SOURCE_CONFIG]: mirrorSourceValue(ctx.sourceClusterId, name),
+            [MIRROR_LINK_CONFIG]: ctx.name,
+          }
         : copied;
     await createTopic(ctx.target, ctx.targetAdmin, {
       name: targetName,
@@ -177,6 +182,9 @@ async function attach(
       replicationFactor: -1,
       configs,
     });
+    // Another link may have created it a moment before (createTopic then does nothing).
+    if (mode === "mirror")
+      await claimMirror(ctx, targetName, await topicConfigs(ctx.targetAdmin, targetName));
     ctx.logger.info("target topic created", { topic: targetName, partitions, mode });
   } else {
     const targetConfigs = targetIsFerry ? await topicConfigs(ctx.targetAdmin, targetName) : [];
@@ -188,6 +196,7 @@ async function attach(
         );
       }
       if (choice === "translate") throw new Error(`target topic ${targetName} is a read-only mirror topic`);
+      await claimMirror(ctx, targetName, targetConfigs);
       mode = "mirror";
     } else {
       if (choice === "mirror") throw new Error(`target topic ${targetName} exists and is not a mirror topic`);
@@ -199,6 +208,26 @@ async function attach(
   await grow(ctx, topic, partitions, existingPartitions ?? partitions);
   state.attached.set(name, topic);
   return undefined;
+}
+
+/**
+ * Makes sure this link owns the mirror topic (ferry.mirror.link): a mirror from before the
+ * setting is claimed; one another link owns is refused, as two writers of one mirror would
+ * each be promoted by the other's failover.
+ */
+async function claimMirror(ctx: LinkContext, topic: string, configs: readonly ConfigEntry[]): Promise<void> {
+  const owner = configs.find((c) => c.name === MIRROR_LINK_CONFIG)?.value ?? null;
+  if (owner === ctx.name) return;
+  if (owner !== null) {
+    throw new Error(
+      `target topic ${topic} is the mirror of link ${owner}; a mirror topic has one link ` +
+        `(set ${MIRROR_LINK_CONFIG} to ${ctx.name} on it to hand it over)`,
+    );
+  }
+  await ctx.targetAdmin.incrementalAlterConfigs(ResourceType.TOPIC, topic, [
+    { name: MIRROR_LINK_CONFIG, value: ctx.name, op: ConfigOp.SET },
+  ]);
+  ctx.logger.info("mirror topic claimed", { topic });
 }
 
 /** Adds replicas for partitions [topic.partitions, count), creating target partitions first. */

@@ -48,6 +48,9 @@ export interface TopicConfigDef extends ConfigDef {
 /** Ferry's topic setting that makes a topic a mirror: "<source cluster id>/<source topic>" (see mirror-topics.ts). */
 export const MIRROR_SOURCE_CONFIG = "ferry.mirror.source";
 
+/** Ferry's topic setting naming the one link that writes a mirror topic. */
+export const MIRROR_LINK_CONFIG = "ferry.mirror.link";
+
 export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
   {
     name: "cleanup.policy",
@@ -79,6 +82,8 @@ export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
   },
   // Ferry's own: a mirror topic, written only by the replication link (FerryMirrorAppend).
   { name: MIRROR_SOURCE_CONFIG, type: "string", default: "", nonEmpty: true, synonym: null },
+  // Ferry's own: the link that owns a mirror topic, so a failover promotes only its link's topics.
+  { name: MIRROR_LINK_CONFIG, type: "string", default: "", nonEmpty: true, synonym: null },
   { name: "flush.messages", type: "long", default: LONG_MAX, min: 1, synonym: "log.flush.interval.messages" },
   { name: "flush.ms", type: "long", default: LONG_MAX, min: 0, synonym: "log.flush.interval.ms" },
   { name: "index.interval.bytes", type: "int", default: "4096", min: 0, synonym: "log.index.interval.bytes" },
