@@ -6,8 +6,16 @@ import { FrameSizeError } from "./errors.ts";
 /** Kafka's `socket.request.max.bytes` default: 100 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 104_857_600;
 
-/** Frames at least this large are read straight into their own buffer (see readBuffer). */
+/** Frames at least this large are read straight into a pooled buffer (see readBuffer). */
 export const DIRECT_READ_MIN_BYTES = 256 * 1024;
+
+/**
+ * Frames from this size up to DIRECT_READ_MIN_BYTES are read straight into a buffer of their
+ * exact size, allocated when the size prefix arrives: one copy (the kernel's) instead of two,
+ * through the shared read buffer and then out of its chunks. Trusting a prefix this small costs
+ * a peer at most 256 KiB per connection.
+ */
+export const MEDIUM_DIRECT_MIN_BYTES = 16 * 1024;
 
 /** The size of a socket read buffer outside large frames (what Node itself uses). */
 const READ_CHUNK_BYTES = 64 * 1024;
@@ -164,16 +172,19 @@ export class FrameDecoder {
     }
     if (
       this.#direct === undefined &&
-      this.#frameSize >= DIRECT_READ_MIN_BYTES &&
+      this.#frameSize >= MEDIUM_DIRECT_MIN_BYTES &&
       this.#buffered < this.#frameSize &&
       this.#error === undefined
     ) {
-      // An untrusted prefix gets new memory only once half its frame has come; before that,
-      // only a buffer that already exists.
+      // An untrusted large prefix gets new memory only once half its frame has come; before
+      // that, only a buffer that already exists.
+      const size = this.#frameSize;
       const frame =
-        this.#trustSizePrefix || this.#buffered * 2 >= this.#frameSize
-          ? this.#allocate(this.#frameSize)
-          : this.#allocateFree?.(this.#frameSize);
+        size < DIRECT_READ_MIN_BYTES
+          ? Buffer.allocUnsafe(size)
+          : this.#trustSizePrefix || this.#buffered * 2 >= size
+            ? this.#allocate(size)
+            : this.#allocateFree?.(size);
       if (frame === undefined) return sharedReadBuffer;
       // The bytes of this frame that came with earlier reads (all buffered bytes are its own).
       let filled = 0;

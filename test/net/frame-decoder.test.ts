@@ -2,7 +2,12 @@
 // and refuses hostile size prefixes before allocating anything for them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_FRAME_BYTES, DIRECT_READ_MIN_BYTES, FrameDecoder } from "../../src/net/frame-decoder.ts";
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  DIRECT_READ_MIN_BYTES,
+  FrameDecoder,
+  MEDIUM_DIRECT_MIN_BYTES,
+} from "../../src/net/frame-decoder.ts";
 import { FrameSizeError } from "../../src/net/errors.ts";
 import { ErrorCode } from "../../src/protocol/error-codes.ts";
 
@@ -291,4 +296,23 @@ test("a prefix over the limit read ahead is left for next() to judge under the l
     pos += n;
   }
   assert.deepEqual(decoder.next(), big);
+});
+
+test("a medium frame (16-256 KiB) is read into a buffer of its exact size, even from an untrusted peer", () => {
+  const medium = Buffer.alloc(MEDIUM_DIRECT_MIN_BYTES * 3, 4);
+  const stream = Buffer.concat([frame(Buffer.from("small")), frame(medium)]);
+  const decoder = new FrameDecoder({ trustSizePrefix: false });
+  const first = decoder.readBuffer();
+  const head = 4 + 5 + 4 + 10;
+  stream.copy(first, 0, 0, head);
+  decoder.received(head, first);
+  assert.deepEqual(decoder.next(), Buffer.from("small"));
+  const target = decoder.readBuffer();
+  assert.equal(target.length, medium.length - 10, "the rest of the frame, exactly");
+  stream.copy(target, 0, head);
+  decoder.received(stream.length - head, target);
+  const out = decoder.next();
+  assert.ok(out !== undefined);
+  assert.equal(out.buffer, target.buffer, "no copy after the first read");
+  assert.deepEqual(out, medium);
 });
