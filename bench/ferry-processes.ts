@@ -57,12 +57,24 @@ function statCpuMs(stat: string): number {
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
 }
 
+/**
+ * CPUs the brokers are pinned to (taskset's list, e.g. "1"), from FERRY_BENCH_BROKER_CPUS; unset:
+ * not pinned. Run the benchmark itself on the other CPUs (`taskset -c 0 npm run bench -- …`) to
+ * give a broker cores of its own, as a broker on its own machine has.
+ */
+const BROKER_CPUS = process.env.FERRY_BENCH_BROKER_CPUS;
+
 /** Starts `ferry <args>` and resolves once stdout matches `ready` (the first group is returned). */
 async function start(
   args: readonly string[],
   ready: RegExp,
+  cpus?: string,
 ): Promise<{ process: FerryProcess; match: string }> {
-  const child = spawn(FERRY, args, { stdio: ["ignore", "pipe", "inherit"] });
+  // taskset execs the command, so the child's pid (and its /proc figures) stay the broker's.
+  const child =
+    cpus === undefined
+      ? spawn(FERRY, args, { stdio: ["ignore", "pipe", "inherit"] })
+      : spawn("taskset", ["-c", cpus, FERRY, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   const match = await new Promise<string>((resolve, reject) => {
     child.stdout?.on("data", (d: Buffer) => {
@@ -87,6 +99,7 @@ export async function startBrokerProcess(
   const { process, match } = await start(
     ["broker", "--data-dir", dataDir, "--port", "0", "--log-level", "warn", ...sets],
     /listening on [^\s]+:(\d+)/,
+    BROKER_CPUS,
   );
   return Object.assign(process, { bootstrap: `127.0.0.1:${match}` });
 }

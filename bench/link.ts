@@ -468,6 +468,9 @@ export async function run(): Promise<Record<string, number>> {
       "mirror.targetFileWriteCpuSeconds": round(mirror.targetFileIoCpuMs / 1000),
       "mirror.MBperCpuSecond": perCpu(mirror.cpuMs),
       "mirror.vsFetchOnly": round(fetchOnly.ms / mirror.ms),
+      // A copy can go no faster than the source serves the bytes or the target's file system
+      // takes them: against the slower of the two.
+      "mirror.vsFetchAndStoreLimit": round(Math.max(fetchOnly.ms, storage.ms) / mirror.ms),
       "mirror.vsKcat": round(kcat.ms / mirror.ms),
       "mirror.vsKafkajs": round(js.ms / mirror.ms),
       "mirror.peakRssMB": round(mirror.peakRss / 1e6),
