@@ -56,6 +56,23 @@ export function compress(codec: number, data: Uint8Array, options: CompressOptio
   }
 }
 
+/**
+ * compress, with `room` unused bytes in front of the compressed data in the buffer returned
+ * (for a batch header): LZ4 writes its frame there directly; other codecs are copied once.
+ */
+export function compressWithRoom(
+  codec: number,
+  data: Uint8Array,
+  room: number,
+  options: CompressOptions = {},
+): Buffer {
+  if (codec === CompressionCodec.LZ4) return lz4Compress(data, room);
+  const payload = compress(codec, data, options);
+  const out = Buffer.allocUnsafe(room + payload.length);
+  payload.copy(out, room);
+  return out;
+}
+
 /** Decompresses data, throwing a DecodeError if it is corrupt or would exceed maxBytes. */
 export function decompress(
   codec: number,

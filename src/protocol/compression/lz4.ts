@@ -32,11 +32,14 @@ const HEADER = Buffer.from([
 ]);
 const END_MARK = Buffer.alloc(4);
 
-/** Compresses data as one LZ4 frame with the framing Kafka's Java producer writes. */
-export function lz4Compress(data: Uint8Array): Buffer {
+/**
+ * Compresses data as one LZ4 frame with the framing Kafka's Java producer writes, `room` bytes
+ * into the buffer returned (left for the caller: a batch header), so the frame is not copied again.
+ */
+export function lz4Compress(data: Uint8Array, room = 0): Buffer {
   const input = Buffer.from(data.buffer, data.byteOffset, data.length);
   const parts: Buffer[] = [HEADER];
-  let total = HEADER.length + END_MARK.length;
+  let total = room + HEADER.length + END_MARK.length;
   for (let pos = 0; pos < input.length; pos += BLOCK_SIZE) {
     const chunk = input.subarray(pos, Math.min(pos + BLOCK_SIZE, input.length));
     // lz4-napi prefixes the block with its uncompressed size (LE); the frame wants the
@@ -54,7 +57,10 @@ export function lz4Compress(data: Uint8Array): Buffer {
     total += 4 + Math.min(compressedSize, chunk.length);
   }
   parts.push(END_MARK);
-  return Buffer.concat(parts, total);
+  const out = Buffer.allocUnsafe(total);
+  let at = room;
+  for (const part of parts) at += part.copy(out, at);
+  return out;
 }
 
 /** Decompresses one or more concatenated LZ4 frames, failing once the output would pass maxBytes. */

@@ -13,7 +13,7 @@ import {
   CompressionCodec,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
   codecName,
-  compress,
+  compressWithRoom,
   decompress,
   isCompressionCodec,
 } from "../compression/index.ts";
@@ -203,9 +203,7 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
     out = w.finish();
   } else {
     const level = options.compressionLevel;
-    const payload = compress(compression, w.finish(), level === undefined ? {} : { level });
-    out = Buffer.allocUnsafe(RECORDS_OFFSET + payload.length);
-    payload.copy(out, RECORDS_OFFSET);
+    out = compressWithRoom(compression, w.finish(), RECORDS_OFFSET, level === undefined ? {} : { level });
   }
 
   out.writeBigInt64BE(baseOffset, BASE_OFFSET_OFFSET);
