@@ -4,7 +4,7 @@
 // and the failover marker that failback reads the divergence points from.
 import { ResourceType, type Admin } from "../client/admin.ts";
 import type { Cluster } from "../client/cluster.ts";
-import { fetchRaw, IsolationLevel } from "../client/consumer.ts";
+import { decodeRecords, fetchRaw, IsolationLevel } from "../client/consumer.ts";
 import { listOffsets, OffsetSpec } from "../client/offsets.ts";
 import { MIRROR_LINK_CONFIG, MIRROR_SOURCE_CONFIG, parseMirrorSource } from "../link/config-policy.ts";
 import {
@@ -18,8 +18,7 @@ import type { LinkStateStore } from "../link/link-state-store.ts";
 import { OffsetMap } from "../link/offset-map.ts";
 import type { ReplicaMode } from "../link/partition-replica.ts";
 import { targetTopicName } from "../link/topic-naming.ts";
-import { decodeBatches } from "../protocol/records/batch-codec.ts";
-import { isControl, iterateBatches } from "../protocol/records/batch-header.ts";
+import { iterateBatches, readBatchHeader } from "../protocol/records/batch-header.ts";
 import type { DecodedRecord } from "../protocol/records/record.ts";
 
 /** One partition a link copies, as its target knows it. */
@@ -209,7 +208,11 @@ export interface OffsetRecord extends DecodedRecord {
   offset: number;
 }
 
-/** The data records of [from, to) of one partition (control records left out). */
+/**
+ * The committed data records of [from, to) of one partition: read read_committed, so records
+ * of aborted transactions, and of transactions still open, are left out (no consumer of the
+ * topic ever saw them), and so are control records.
+ */
 export async function readRange(
   cluster: Cluster,
   topic: string,
@@ -223,21 +226,23 @@ export async function readRange(
     const [a] = await fetchRaw(cluster, [{ topic, partition, offset: BigInt(offset) }], {
       maxWaitMs: 0,
       partitionMaxBytes: 4 << 20,
+      isolationLevel: IsolationLevel.READ_COMMITTED,
     });
     if (a === undefined) break;
     if (a.error !== undefined) throw a.error;
     let end = 0;
-    for (const span of iterateBatches(a.records)) if (!span.truncated) end = span.end;
     const before = offset;
-    for (const batch of decodeBatches(a.records.subarray(0, end))) {
-      const base = Number(batch.header.baseOffset);
-      offset = Math.max(offset, base + batch.header.lastOffsetDelta + 1);
-      if (isControl(batch.header.attributes)) continue;
-      for (const r of batch.records) {
-        const o = base + r.offsetDelta;
-        if (o >= from && o < to) out.push({ ...r, offset: o });
-      }
+    for (const span of iterateBatches(a.records)) {
+      if (span.truncated) break;
+      end = span.end;
+      const h = readBatchHeader(a.records, span.start);
+      offset = Math.max(offset, Number(h.baseOffset) + h.lastOffsetDelta + 1);
     }
+    for (const r of decodeRecords({ ...a, records: a.records.subarray(0, end) }, true, true)) {
+      const o = Number(r.offset);
+      if (o < to) out.push({ ...r, offset: o });
+    }
+    // Nothing more below the last stable offset (an open transaction) or the end.
     if (offset === before) break;
   }
   return out;
