@@ -371,11 +371,7 @@ function nextOffsetOf(records: Buffer): bigint {
  * consumers do: a producer's transactional batches are dropped from the first offset the
  * broker lists for it up to its ABORT marker.
  */
-export function decodeRecords(
-  f: FetchedPartition,
-  readCommitted: boolean,
-  verifyCrc: boolean,
-): ConsumedRecord[] {
+function decodeRecords(f: FetchedPartition, readCommitted: boolean, verifyCrc: boolean): ConsumedRecord[] {
   const out: ConsumedRecord[] = [];
   const { topic, partition, fetchOffset } = f;
   const pendingAborts = readCommitted

@@ -134,7 +134,8 @@ async function seqsIn(
       })),
     );
     for (let p = 0; p < partitions; p++) {
-      for (const r of await readRange(c, topic, p, from?.[p] ?? 0, Number(ends[p]?.offset ?? 0n))) {
+      const range = await readRange(c, topic, p, from?.[p] ?? 0, Number(ends[p]?.offset ?? 0n));
+      for (const r of range.records) {
         const seq = Number(r.value?.toString() ?? "NaN");
         if (Number.isInteger(seq)) out.set(seq, (out.get(seq) ?? 0) + 1);
       }

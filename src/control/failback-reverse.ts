@@ -36,11 +36,12 @@ export interface MirrorReversal {
   recreated: string[];
 }
 
-/** Makes the old primary's mirror-mode topics mirrors of the current primary's. */
+/** Makes the old primary's mirror-mode topics mirrors of the current primary's, owned by the reverse link. */
 export async function reverseMirrors(
   old: Cluster,
   oldAdmin: Admin,
   currentClusterId: string,
+  reverseLink: string,
   parts: readonly ReversedPartition[],
 ): Promise<MirrorReversal> {
   const out: MirrorReversal = { remirrored: [], recreated: [] };
@@ -49,10 +50,9 @@ export async function reverseMirrors(
   for (const [topic, ps] of topics) {
     const value = mirrorSourceValue(currentClusterId, (ps[0] as ReversedPartition).currentTopic);
     if (ps.every((p) => p.oldEnd <= p.divergencePoint)) {
-      // The reverse link claims the mirror when it attaches it.
       await oldAdmin.incrementalAlterConfigs(ResourceType.TOPIC, topic, [
         { name: MIRROR_SOURCE_CONFIG, value, op: ConfigOp.SET },
-        { name: MIRROR_LINK_CONFIG, value: null, op: ConfigOp.DELETE },
+        { name: MIRROR_LINK_CONFIG, value: reverseLink, op: ConfigOp.SET },
       ]);
       out.remirrored.push(topic);
       continue;
@@ -63,7 +63,7 @@ export async function reverseMirrors(
       name: topic,
       numPartitions: Math.max(...ps.map((p) => p.partition)) + 1,
       replicationFactor: -1,
-      configs: { [MIRROR_SOURCE_CONFIG]: value },
+      configs: { [MIRROR_SOURCE_CONFIG]: value, [MIRROR_LINK_CONFIG]: reverseLink },
     });
     out.recreated.push(topic);
   }

@@ -65,6 +65,11 @@ export interface DivergedPartition {
   divergedOffsets: number;
   /** Data records among them, written to the side topic. */
   keptRecords: number;
+  /**
+   * Records among them left out: of transactions aborted, or still open when the old primary
+   * came back (no consumer ever saw them).
+   */
+  uncommittedRecords: number;
   sideTopic: string | null;
 }
 
@@ -191,12 +196,13 @@ export async function failback(options: FailbackOptions): Promise<FailbackReport
       oldEnd: p.oldEnd,
       divergedOffsets: Math.max(0, p.oldEnd - p.divergencePoint),
       keptRecords: 0,
+      uncommittedRecords: 0,
       sideTopic: null,
     }));
     const allKept = await keepDiverged(old, current, currentAdmin, options.link, marker, partitions);
     const mirrors = found.filter((_, i) => partitions[i]?.reverseMode === "mirror");
     const translated = found.filter((_, i) => partitions[i]?.reverseMode === "translate");
-    const { remirrored, recreated } = await reverseMirrors(old, oldAdmin, currentId, mirrors);
+    const { remirrored, recreated } = await reverseMirrors(old, oldAdmin, currentId, reverse, mirrors);
     // The reverse link's state on the old primary: an earlier round trip's goes, this one's is seeded.
     const oldStore = await LinkStateStore.open(old, oldAdmin);
     await oldStore.write([
@@ -281,7 +287,14 @@ async function keepDiverged(
   try {
     for (const entry of partitions) {
       if (entry.oldEnd <= entry.divergencePoint) continue;
-      const records = await readRange(old, entry.topic, entry.partition, entry.divergencePoint, entry.oldEnd);
+      const { records, uncommitted } = await readRange(
+        old,
+        entry.topic,
+        entry.partition,
+        entry.divergencePoint,
+        entry.oldEnd,
+      );
+      entry.uncommittedRecords = uncommitted;
       const side = divergedTopicName(link, entry.topic);
       if (!sideTopics.has(side)) {
         const count =

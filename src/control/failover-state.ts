@@ -4,7 +4,7 @@
 // and the failover marker that failback reads the divergence points from.
 import { ResourceType, type Admin } from "../client/admin.ts";
 import type { Cluster } from "../client/cluster.ts";
-import { decodeRecords, fetchRaw, IsolationLevel } from "../client/consumer.ts";
+import { fetchRaw, IsolationLevel } from "../client/consumer.ts";
 import { listOffsets, OffsetSpec } from "../client/offsets.ts";
 import { MIRROR_LINK_CONFIG, MIRROR_SOURCE_CONFIG, parseMirrorSource } from "../link/config-policy.ts";
 import {
@@ -18,7 +18,9 @@ import type { LinkStateStore } from "../link/link-state-store.ts";
 import { OffsetMap } from "../link/offset-map.ts";
 import type { ReplicaMode } from "../link/partition-replica.ts";
 import { targetTopicName } from "../link/topic-naming.ts";
-import { iterateBatches, readBatchHeader } from "../protocol/records/batch-header.ts";
+import { decodeBatches } from "../protocol/records/batch-codec.ts";
+import { isControl, isTransactional, iterateBatches } from "../protocol/records/batch-header.ts";
+import { ControlRecordType } from "../protocol/records/control.ts";
 import type { DecodedRecord } from "../protocol/records/record.ts";
 
 /** One partition a link copies, as its target knows it. */
@@ -208,10 +210,20 @@ export interface OffsetRecord extends DecodedRecord {
   offset: number;
 }
 
+/** What readRange found in a range: its committed data records, and those it left out. */
+export interface RangeRecords {
+  /** Data records outside transactions, and of transactions committed within the range, by offset. */
+  records: OffsetRecord[];
+  /** Records of transactions aborted in the range, or with no marker before its end (still open). */
+  uncommitted: number;
+}
+
 /**
- * The committed data records of [from, to) of one partition: read read_committed, so records
- * of aborted transactions, and of transactions still open, are left out (no consumer of the
- * topic ever saw them), and so are control records.
+ * The committed data records of [from, to) of one partition. Read read_uncommitted to the end
+ * of the range (read_committed would stop at an open transaction, leaving later committed
+ * records unread), with each transaction's records held until its marker: a COMMIT keeps
+ * them, an ABORT drops them, and a transaction with no marker before `to` counts as
+ * uncommitted. No consumer ever saw those; they are counted, not returned.
  */
 export async function readRange(
   cluster: Cluster,
@@ -219,31 +231,49 @@ export async function readRange(
   partition: number,
   from: number,
   to: number,
-): Promise<OffsetRecord[]> {
-  const out: OffsetRecord[] = [];
+): Promise<RangeRecords> {
+  const records: OffsetRecord[] = [];
+  const open = new Map<bigint, OffsetRecord[]>();
+  let uncommitted = 0;
   let offset = from;
   while (offset < to) {
     const [a] = await fetchRaw(cluster, [{ topic, partition, offset: BigInt(offset) }], {
       maxWaitMs: 0,
       partitionMaxBytes: 4 << 20,
-      isolationLevel: IsolationLevel.READ_COMMITTED,
     });
     if (a === undefined) break;
     if (a.error !== undefined) throw a.error;
     let end = 0;
+    for (const span of iterateBatches(a.records)) if (!span.truncated) end = span.end;
     const before = offset;
-    for (const span of iterateBatches(a.records)) {
-      if (span.truncated) break;
-      end = span.end;
-      const h = readBatchHeader(a.records, span.start);
-      offset = Math.max(offset, Number(h.baseOffset) + h.lastOffsetDelta + 1);
+    for (const batch of decodeBatches(a.records.subarray(0, end))) {
+      const h = batch.header;
+      const base = Number(h.baseOffset);
+      offset = Math.max(offset, base + h.lastOffsetDelta + 1);
+      if (isControl(h.attributes)) {
+        const key = batch.records[0]?.key;
+        const type = key !== null && key !== undefined && key.length >= 4 ? key.readInt16BE(2) : -1;
+        const held = open.get(h.producerId);
+        open.delete(h.producerId);
+        if (held === undefined) continue;
+        if (type === ControlRecordType.COMMIT) records.push(...held);
+        else uncommitted += held.length;
+        continue;
+      }
+      let into = records;
+      if (isTransactional(h.attributes)) {
+        into = open.get(h.producerId) ?? [];
+        open.set(h.producerId, into);
+      }
+      for (const r of batch.records) {
+        const o = base + r.offsetDelta;
+        if (o >= from && o < to) into.push({ ...r, offset: o });
+      }
     }
-    for (const r of decodeRecords({ ...a, records: a.records.subarray(0, end) }, true, true)) {
-      const o = Number(r.offset);
-      if (o < to) out.push({ ...r, offset: o });
-    }
-    // Nothing more below the last stable offset (an open transaction) or the end.
     if (offset === before) break;
   }
-  return out;
+  for (const held of open.values()) uncommitted += held.length;
+  // Committed transactions joined the list at their markers.
+  records.sort((x, y) => x.offset - y.offset);
+  return { records, uncommitted };
 }

@@ -316,9 +316,9 @@ async function measureRpo(
     if (source !== undefined && missing !== null && missing > 0 && sourceEnd !== null) {
       // The first fetch from the divergence point holds the oldest record not replicated.
       const first = await readRange(source, p.sourceTopic, p.partition, pos.source, sourceEnd).catch(
-        () => [],
+        () => undefined,
       );
-      const oldest = first.reduce((t, r) => Math.min(t, r.timestamp), Infinity);
+      const oldest = (first?.records ?? []).reduce((t, r) => Math.min(t, r.timestamp), Infinity);
       age = Number.isFinite(oldest) ? Math.max(0, now - oldest) : null;
     }
     out.push({
@@ -346,8 +346,16 @@ async function promote(admin: Admin, parts: readonly LinkPartition[]): Promise<s
   for (const t of topics) {
     await admin.incrementalAlterConfigs(ResourceType.TOPIC, t, [
       { name: MIRROR_SOURCE_CONFIG, value: null, op: ConfigOp.DELETE },
-      { name: MIRROR_LINK_CONFIG, value: null, op: ConfigOp.DELETE },
     ]);
+    // Apart: a Ferry broker from before owners were recorded refuses the name, and the topic is
+    // promoted all the same.
+    await admin
+      .incrementalAlterConfigs(ResourceType.TOPIC, t, [
+        { name: MIRROR_LINK_CONFIG, value: null, op: ConfigOp.DELETE },
+      ])
+      .catch((e: unknown) => {
+        if (!(e instanceof KafkaError && e.code === ErrorCode.INVALID_CONFIG)) throw e;
+      });
   }
   return topics;
 }

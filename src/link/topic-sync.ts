@@ -182,19 +182,19 @@ async function attach(
       replicationFactor: -1,
       configs,
     });
-    // Another link may have created it a moment before (createTopic then does nothing).
-    if (mode === "mirror")
-      await claimMirror(ctx, targetName, await topicConfigs(ctx.targetAdmin, targetName));
+    // Someone may have created it a moment before (createTopic then does nothing): the topic
+    // must be what this link asked for.
+    if (mode === "mirror") {
+      const created = await topicConfigs(ctx.targetAdmin, targetName);
+      checkMirrorSource(ctx, targetName, name, created);
+      await claimMirror(ctx, targetName, created);
+    }
     ctx.logger.info("target topic created", { topic: targetName, partitions, mode });
   } else {
     const targetConfigs = targetIsFerry ? await topicConfigs(ctx.targetAdmin, targetName) : [];
     const mirrorValue = targetConfigs.find((c) => c.name === MIRROR_SOURCE_CONFIG)?.value ?? null;
     if (mirrorValue !== null) {
-      if (mirrorValue !== mirrorSourceValue(ctx.sourceClusterId, name)) {
-        throw new Error(
-          `target topic ${targetName} is a mirror of ${mirrorValue}, not of this link's source`,
-        );
-      }
+      checkMirrorSource(ctx, targetName, name, targetConfigs);
       if (choice === "translate") throw new Error(`target topic ${targetName} is a read-only mirror topic`);
       await claimMirror(ctx, targetName, targetConfigs);
       mode = "mirror";
@@ -227,7 +227,29 @@ async function claimMirror(ctx: LinkContext, topic: string, configs: readonly Co
   await ctx.targetAdmin.incrementalAlterConfigs(ResourceType.TOPIC, topic, [
     { name: MIRROR_LINK_CONFIG, value: ctx.name, op: ConfigOp.SET },
   ]);
+  // Two links claiming one unowned mirror at once: the last to set it wins, the other sees it here.
+  const now = await topicConfigs(ctx.targetAdmin, topic);
+  const winner = now.find((c) => c.name === MIRROR_LINK_CONFIG)?.value ?? null;
+  if (winner !== ctx.name) {
+    throw new Error(`target topic ${topic} was claimed by link ${winner ?? "(none)"} at the same time`);
+  }
   ctx.logger.info("mirror topic claimed", { topic });
+}
+
+/** Throws unless the target topic is a mirror of this link's source topic. */
+function checkMirrorSource(
+  ctx: LinkContext,
+  topic: string,
+  sourceTopic: string,
+  configs: readonly ConfigEntry[],
+): void {
+  const value = configs.find((c) => c.name === MIRROR_SOURCE_CONFIG)?.value ?? null;
+  if (value === mirrorSourceValue(ctx.sourceClusterId, sourceTopic)) return;
+  throw new Error(
+    value === null
+      ? `target topic ${topic} exists and is not a mirror topic`
+      : `target topic ${topic} is a mirror of ${value}, not of this link's source`,
+  );
 }
 
 /** Adds replicas for partitions [topic.partitions, count), creating target partitions first. */

@@ -11,9 +11,9 @@ export const DIRECT_READ_MIN_BYTES = 256 * 1024;
 
 /**
  * Frames from this size up to DIRECT_READ_MIN_BYTES are read straight into a buffer of their
- * exact size, allocated when the size prefix arrives: one copy (the kernel's) instead of two,
- * through the shared read buffer and then out of its chunks. Trusting a prefix this small costs
- * a peer at most 256 KiB per connection.
+ * exact size: one copy (the kernel's) instead of two, through the shared read buffer and then
+ * out of its chunks. The buffer is allocated when the size prefix arrives, or, for a peer whose
+ * prefix is not trusted, once half the frame has.
  */
 export const MEDIUM_DIRECT_MIN_BYTES = 16 * 1024;
 
@@ -176,13 +176,16 @@ export class FrameDecoder {
       this.#buffered < this.#frameSize &&
       this.#error === undefined
     ) {
-      // An untrusted large prefix gets new memory only once half its frame has come; before
-      // that, only a buffer that already exists.
+      // An untrusted prefix gets new memory only once half its frame has come; before that, a
+      // large frame may only take a buffer that already exists.
       const size = this.#frameSize;
+      const trusted = this.#trustSizePrefix || this.#buffered * 2 >= size;
       const frame =
         size < DIRECT_READ_MIN_BYTES
-          ? Buffer.allocUnsafe(size)
-          : this.#trustSizePrefix || this.#buffered * 2 >= size
+          ? trusted
+            ? Buffer.allocUnsafe(size)
+            : undefined
+          : trusted
             ? this.#allocate(size)
             : this.#allocateFree?.(size);
       if (frame === undefined) return sharedReadBuffer;

@@ -298,21 +298,39 @@ test("a prefix over the limit read ahead is left for next() to judge under the l
   assert.deepEqual(decoder.next(), big);
 });
 
-test("a medium frame (16-256 KiB) is read into a buffer of its exact size, even from an untrusted peer", () => {
+test("a medium frame (16-256 KiB) is read into a buffer of its exact size; untrusted, once half has come", () => {
   const medium = Buffer.alloc(MEDIUM_DIRECT_MIN_BYTES * 3, 4);
   const stream = Buffer.concat([frame(Buffer.from("small")), frame(medium)]);
+  for (const [trustSizePrefix, before] of [
+    [true, 10],
+    [false, medium.length / 2],
+  ] as const) {
+    const decoder = new FrameDecoder({ trustSizePrefix });
+    const first = decoder.readBuffer();
+    const head = 4 + 5 + 4 + before;
+    stream.copy(first, 0, 0, head);
+    decoder.received(head, first);
+    assert.deepEqual(decoder.next(), Buffer.from("small"));
+    const target = decoder.readBuffer();
+    assert.equal(
+      target.length,
+      medium.length - before,
+      `the rest of the frame, exactly (trusted: ${trustSizePrefix})`,
+    );
+    stream.copy(target, 0, head);
+    decoder.received(stream.length - head, target);
+    const out = decoder.next();
+    assert.ok(out !== undefined);
+    assert.equal(out.buffer, target.buffer, "no copy after the first read");
+    assert.deepEqual(out, medium);
+  }
+});
+
+test("an untrusted medium prefix alone allocates nothing for its frame", () => {
   const decoder = new FrameDecoder({ trustSizePrefix: false });
   const first = decoder.readBuffer();
-  const head = 4 + 5 + 4 + 10;
-  stream.copy(first, 0, 0, head);
-  decoder.received(head, first);
-  assert.deepEqual(decoder.next(), Buffer.from("small"));
-  const target = decoder.readBuffer();
-  assert.equal(target.length, medium.length - 10, "the rest of the frame, exactly");
-  stream.copy(target, 0, head);
-  decoder.received(stream.length - head, target);
-  const out = decoder.next();
-  assert.ok(out !== undefined);
-  assert.equal(out.buffer, target.buffer, "no copy after the first read");
-  assert.deepEqual(out, medium);
+  sizePrefix(DIRECT_READ_MIN_BYTES - 1).copy(first);
+  decoder.received(4, first);
+  assert.equal(decoder.next(), undefined);
+  assert.equal(decoder.readBuffer(), first, "still the shared read buffer");
 });
