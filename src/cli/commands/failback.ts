@@ -37,7 +37,7 @@ function formatFailback(r: FailbackReport): string {
     : "";
   out += `failback of ${r.link}: ${r.divergedRecords} diverged records ${r.divergedKept ? "kept" : "NOT all kept"}\n`;
   out += table(
-    ["TOPIC", "PART", "MODE", "DIVERGED AT", "OLD END", "KEPT", "SIDE TOPIC", "BACK FROM"],
+    ["TOPIC", "PART", "MODE", "DIVERGED AT", "OLD END", "KEPT", "UNCOMMITTED", "SIDE TOPIC", "BACK FROM"],
     r.partitions.map((p) => [
       p.topic,
       String(p.partition),
@@ -45,6 +45,8 @@ function formatFailback(r: FailbackReport): string {
       String(p.divergencePoint),
       String(p.oldEnd),
       String(p.keptRecords),
+      // Reports stored before the field existed have none.
+      String(p.uncommittedRecords ?? 0),
       p.sideTopic ?? "-",
       `${p.currentTopic}@${p.currentFrom}`,
     ]),
