@@ -83,6 +83,8 @@ async function start(
       if (m) resolve(m[1] ?? m[0]);
     });
     child.once("exit", (code) => reject(new Error(`ferry ${args[0]} exited with ${code}: ${out}`)));
+    // A command that cannot start at all (taskset missing, say) reports here, not through exit.
+    child.once("error", (e) => reject(new Error(`cannot start ferry ${args[0]}: ${e.message}`)));
   });
   return { process: wrap(child, `ferry ${args[0] ?? ""}`), match };
 }
