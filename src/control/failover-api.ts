@@ -32,6 +32,26 @@ export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
 }
 
 /** Adds the failover and failback routes to the API. */
+/**
+ * The options a route's failover or cutover shares: `force` and `timeoutMs` from the query,
+ * and stopping the control plane's running link (it must not copy over the promoted topics).
+ */
+export function switchOptions(
+  cp: ControlPlane,
+  name: string,
+  query: { force?: string; timeoutMs?: string },
+): { force: boolean; waitTimeoutMs?: number; stopLink: () => Promise<void> } {
+  const runtime = cp.links.get(name);
+  return {
+    force: query.force === "true",
+    ...(query.timeoutMs === undefined ? {} : { waitTimeoutMs: Number(query.timeoutMs) }),
+    stopLink: async () => {
+      cp.links.delete(name);
+      await runtime?.stop();
+    },
+  };
+}
+
 export function registerFailoverRoutes(app: FastifyInstance, cp: ControlPlane): void {
   app.post<{
     Params: NameParams;
@@ -52,12 +72,7 @@ export function registerFailoverRoutes(app: FastifyInstance, cp: ControlPlane): 
         ...(source === undefined ? {} : { source: source.bootstrap, sourceClient: source.clientOptions }),
         topics: topicsParam(req.query.topics) ?? topicsOf(spec),
         groups: groupsOf(spec, req.query.groups, "none"),
-        force: req.query.force === "true",
-        ...(req.query.timeoutMs === undefined ? {} : { waitTimeoutMs: Number(req.query.timeoutMs) }),
-        stopLink: async () => {
-          cp.links.delete(name);
-          await runtime?.stop();
-        },
+        ...switchOptions(cp, name, req.query),
       });
     } catch (e) {
       return sendError(reply, e);

@@ -4,7 +4,7 @@
 // while consumers read the source unless forced, then a planned failover that stops the link).
 import type { FastifyInstance } from "fastify";
 import type { ControlPlane } from "./control-plane.ts";
-import { sendError } from "./failover-api.ts";
+import { sendError, switchOptions } from "./failover-api.ts";
 import { groupsOf, linkSpecOf, runningCluster, topicsOf } from "./link-clusters.ts";
 import { cutover, migrationPlan, type MigrationOptions } from "./migrate.ts";
 
@@ -56,16 +56,7 @@ export function registerMigrationRoutes(app: FastifyInstance, cp: ControlPlane):
       try {
         const r = resolve(cp, name, req.query.groups);
         if ("error" in r) return reply.code(r.status).send({ error: r.error });
-        const runtime = cp.links.get(name);
-        return await cutover({
-          ...r.options,
-          force: req.query.force === "true",
-          ...(req.query.timeoutMs === undefined ? {} : { waitTimeoutMs: Number(req.query.timeoutMs) }),
-          stopLink: async () => {
-            cp.links.delete(name);
-            await runtime?.stop();
-          },
-        });
+        return await cutover({ ...r.options, ...switchOptions(cp, name, req.query) });
       } catch (e) {
         return sendError(reply, e);
       }
