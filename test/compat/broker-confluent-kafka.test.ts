@@ -1,8 +1,13 @@
 // python3-confluent-kafka (librdkafka) against the Ferry broker: an idempotent producer, a
 // two-member consumer group through join and leave, resuming from committed offsets after a
-// broker restart, and the AdminClient. The clients run as Debian's python3 scripts in ./python.
+// broker restart, the AdminClient, and reading LZ4 batches Ferry's client compressed. The
+// clients run as Debian's python3 scripts in ./python.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { randomBytes } from "node:crypto";
+import { Cluster } from "../../src/client/cluster.ts";
+import { Producer } from "../../src/client/producer.ts";
+import { CompressionCodec } from "../../src/protocol/compression/index.ts";
 import { pythonModule, requirePeer, SYSTEM_PYTHON } from "../helpers/peers.ts";
 import {
   pythonScript,
@@ -189,6 +194,44 @@ describe("python3-confluent-kafka against the Ferry broker", () => {
     assert.deepEqual(r.configs["retention.ms"], { value: "3600000", isDefault: false, readOnly: false });
     assert.deepEqual(r.configs["cleanup.policy"], { value: "delete", isDefault: false, readOnly: false });
     assert.deepEqual(r.configs["max.message.bytes"], { value: "1048588", isDefault: true, readOnly: false });
+  });
+
+  test("librdkafka reads the LZ4 batches Ferry's client compresses: long matches, long literal runs, raw blocks", async (t) => {
+    if (!(await requirePeer(t, "python3-confluent-kafka", confluentKafka))) return;
+    const topic = uniqueName("cf-lz4");
+    await broker.current.context.topics.createTopic(topic, {
+      partitions: 1,
+      replicationFactor: 1,
+      configs: {},
+    });
+    const hex = (n: number): string => randomBytes(n / 2).toString("hex");
+    // Values ASCII, so the script's decode() is exact; batches span several 64 KiB blocks.
+    const values = [
+      "z".repeat(5000),
+      hex(100_000),
+      '{"event":"order","status":"shipped"} '.repeat(3000),
+      "short",
+      hex(64) + "-".repeat(70_000) + hex(64),
+      ...Array.from({ length: 300 }, (_, i) => `${hex(400)}|${"text ".repeat(i % 50)}`),
+    ];
+    const cluster = new Cluster({ bootstrap: broker.bootstrap });
+    t.after(() => cluster.close());
+    const producer = new Producer(cluster);
+    for (let i = 0; i < values.length; i += 100) {
+      const records = values.slice(i, i + 100).map((v) => ({ value: Buffer.from(v) }));
+      await producer.send(topic, records, { partition: 0, compression: CompressionCodec.LZ4 });
+    }
+    const headers = await storedBatchHeaders(broker.current, topic, 0);
+    assert.ok(headers.every((h) => (h.attributes & 7) === CompressionCodec.LZ4));
+    const r = await runPython<{ values: string[]; error: string | null }>("confluent_read_partition.py", [
+      broker.bootstrap,
+      topic,
+    ]);
+    assert.equal(r.error, null);
+    assert.equal(r.values.length, values.length);
+    r.values.forEach((v, i) =>
+      assert.ok(v === values[i], `record ${i} (${values[i]?.length} bytes) reads back`),
+    );
   });
 });
 

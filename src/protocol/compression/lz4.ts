@@ -5,15 +5,15 @@
 // checksum (computed over the magic too) only ever applied to magic v0 message sets, which
 // Ferry rejects, so the checksum is always verified here.
 //
-// Frames are parsed here, and blocks are decoded here too (lz4-block.ts), straight into one
-// output buffer; lz4-napi only compresses. Its frame functions return napi external
-// buffers, which cost about 10x the decoding itself on Node 24. Parsing here also enforces
-// the output limit block by block and rejects what Java rejects (dependent blocks,
-// dictionaries).
-import { compressSync } from "lz4-napi";
+// Frames are written and parsed here. Blocks are compressed by Ferry's own compressor built
+// to WebAssembly (native/lz4-compress.c, lz4-wasm.ts) and decoded here too (lz4-block.ts),
+// straight into one output buffer. Native bindings returned a fresh external buffer per
+// block, which cost more than the work itself on Node 24. Parsing here also enforces the
+// output limit block by block and rejects what Java rejects (dependent blocks, dictionaries).
 import { DecodeError } from "../errors.ts";
 import { DecompressionLimitError, checkLimit } from "./errors.ts";
 import { decodeLz4Block } from "./lz4-block.ts";
+import { BLOCK_OVERRUN, lz4Areas, lz4AreasDone } from "./lz4-wasm.ts";
 import { xxhash32 } from "./xxhash32.ts";
 
 const MAGIC = 0x184d2204;
@@ -35,31 +35,31 @@ const END_MARK = Buffer.alloc(4);
 /**
  * Compresses data as one LZ4 frame with the framing Kafka's Java producer writes, `room` bytes
  * into the buffer returned (left for the caller: a batch header), so the frame is not copied again.
+ * The frame is assembled in the compressor's memory and copied out once.
  */
 export function lz4Compress(data: Uint8Array, room = 0): Buffer {
   const input = Buffer.from(data.buffer, data.byteOffset, data.length);
-  const parts: Buffer[] = [HEADER];
-  let total = room + HEADER.length + END_MARK.length;
+  const blocks = Math.ceil(input.length / BLOCK_SIZE);
+  const w = lz4Areas(HEADER.length + input.length + 4 * blocks + BLOCK_OVERRUN + END_MARK.length);
+  const mem = w.memory;
+  let at = w.output + HEADER.copy(mem, w.output);
   for (let pos = 0; pos < input.length; pos += BLOCK_SIZE) {
-    const chunk = input.subarray(pos, Math.min(pos + BLOCK_SIZE, input.length));
-    // lz4-napi prefixes the block with its uncompressed size (LE); the frame wants the
-    // compressed size there instead.
-    const block = compressSync(chunk);
-    const compressedSize = block.length - 4;
-    if (compressedSize < chunk.length) {
-      block.writeUInt32LE(compressedSize, 0);
-      parts.push(block);
+    const n = Math.min(BLOCK_SIZE, input.length - pos);
+    input.copy(mem, w.input, pos, pos + n);
+    const size = w.block(n, at + 4);
+    if (size < n) {
+      mem.writeUInt32LE(size, at);
+      at += 4 + size;
     } else {
-      const length = Buffer.allocUnsafe(4);
-      length.writeUInt32LE((INCOMPRESSIBLE | chunk.length) >>> 0, 0);
-      parts.push(length, chunk);
+      // Stored raw, as Java does when a block does not shrink.
+      mem.writeUInt32LE((INCOMPRESSIBLE | n) >>> 0, at);
+      at += 4 + mem.copy(mem, at + 4, w.input, w.input + n);
     }
-    total += 4 + Math.min(compressedSize, chunk.length);
   }
-  parts.push(END_MARK);
-  const out = Buffer.allocUnsafe(total);
-  let at = room;
-  for (const part of parts) at += part.copy(out, at);
+  at += END_MARK.copy(mem, at);
+  const out = Buffer.allocUnsafe(room + at - w.output);
+  mem.copy(out, room, w.output, at);
+  lz4AreasDone();
   return out;
 }
 
