@@ -20,6 +20,7 @@ import {
   type ProducerIdentity,
 } from "./producer-partition.ts";
 import { backoffMs, shouldRetry } from "./retry.ts";
+import { FramePool } from "../net/frame-pool.ts";
 
 export type { ProducerIdentity } from "./producer-partition.ts";
 
@@ -80,6 +81,11 @@ export interface SendOptions {
 /** Kafka's cap on idempotent requests in flight per partition: brokers remember five batches. */
 export const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
+/** Batches from this size up come from the producer's pool; smaller ones share Node's slab. */
+const POOLED_BATCH_MIN_BYTES = 16 * 1024;
+/** Free batch memory a producer keeps for reuse. */
+const BATCH_POOL_BYTES = 8 * 1024 * 1024;
+
 // Answers meaning the broker's sequence state for our producer id does not match ours.
 const SEQUENCE_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
@@ -117,6 +123,14 @@ export class Producer {
   #retryTimer: NodeJS.Timeout | undefined;
   #retryTimerAt = Infinity;
   #closed = false;
+  /**
+   * Memory for the batches send() builds, given back once the broker has acknowledged them (the
+   * request was then written out in full, and nothing else holds the batch). Without it each
+   * batch is fresh external memory, and V8 runs a full collection every few tens of MB.
+   */
+  readonly #batchPool = new FramePool(BATCH_POOL_BYTES, POOLED_BATCH_MIN_BYTES);
+  readonly #allocateBatch = (size: number): Buffer =>
+    size >= POOLED_BATCH_MIN_BYTES ? this.#batchPool.take(size) : Buffer.allocUnsafe(size);
 
   constructor(cluster: Cluster, options: ProducerOptions = {}) {
     this.#cluster = cluster;
@@ -210,7 +224,7 @@ export class Producer {
       [...byPartition].map(([partition, list]) => ({
         topic,
         partition,
-        batches: encodeBatch({ records: list, compression }),
+        batches: encodeBatch({ records: list, compression, allocate: this.#allocateBatch }),
       })),
     );
   }
@@ -457,6 +471,8 @@ export class Producer {
 
   #onSuccess(u: Unit, outcome: BatchOutcome): void {
     u.queue.land(u.pending);
+    // Only send()'s own batches are the pool's; a caller's produceRaw batch is left alone.
+    this.#batchPool.give(u.pending.batch);
     u.pending.resolve(outcome);
   }
 

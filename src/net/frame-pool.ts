@@ -4,7 +4,7 @@
 // their owner is done with them avoids both. Only the owner knows when nothing refers to a
 // frame any more, so nothing returns to the pool unless it is given back.
 
-/** Frames smaller than this are not worth pooling (and are read into shared chunks anyway). */
+/** By default, frames smaller than this are not pooled (they are read into shared chunks anyway). */
 const MIN_CLASS_BYTES = 256 * 1024;
 
 export class FramePool {
@@ -13,13 +13,18 @@ export class FramePool {
   readonly #isFree = new WeakSet<ArrayBuffer>();
   readonly #ours = new WeakSet<ArrayBuffer>();
   readonly #maxFreeBytes: number;
+  readonly #minClassBytes: number;
   #freeBytes = 0;
   #taken = 0;
   #reused = 0;
 
-  /** Keeps at most `maxFreeBytes` of free buffers; beyond that, given-back buffers are left to the GC. */
-  constructor(maxFreeBytes = 96 * 1024 * 1024) {
+  /**
+   * Keeps at most `maxFreeBytes` of free buffers; beyond that, given-back buffers are left to
+   * the GC. Buffers come in powers of two from `minClassBytes`.
+   */
+  constructor(maxFreeBytes = 96 * 1024 * 1024, minClassBytes = MIN_CLASS_BYTES) {
     this.#maxFreeBytes = maxFreeBytes;
+    this.#minClassBytes = minClassBytes;
   }
 
   /**
@@ -30,7 +35,7 @@ export class FramePool {
     const free = this.takeFree(size);
     if (free !== undefined) return free;
     this.#taken++;
-    const cls = classOf(size);
+    const cls = classOf(size, this.#minClassBytes);
     const fresh = Buffer.allocUnsafeSlow(cls).buffer;
     this.#ours.add(fresh);
     return Buffer.from(fresh, 0, size);
@@ -38,7 +43,7 @@ export class FramePool {
 
   /** Like take, but only a free buffer: undefined instead of allocating one. */
   takeFree(size: number): Buffer | undefined {
-    const cls = classOf(size);
+    const cls = classOf(size, this.#minClassBytes);
     for (let c = cls; c <= cls * 4; c *= 2) {
       const reused = this.#free.get(c)?.pop();
       if (reused === undefined) continue;
@@ -85,8 +90,8 @@ export class FramePool {
   }
 }
 
-function classOf(size: number): number {
-  let cls = MIN_CLASS_BYTES;
+function classOf(size: number, min: number): number {
+  let cls = min;
   while (cls < size) cls *= 2;
   return cls;
 }

@@ -1,7 +1,9 @@
 // The client's data path against the Ferry broker: raw batches go through untouched, records
 // round trip, idempotent sequences, acks=0, typed errors and bootstrap fallbacks.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
+import { Admin } from "../../src/client/admin.ts";
 import { Cluster } from "../../src/client/cluster.ts";
 import { consume, fetchRaw, type ConsumedRecord } from "../../src/client/consumer.ts";
 import { PartitionError } from "../../src/client/errors.ts";
@@ -153,4 +155,48 @@ test("the batch header of an idempotent produceRaw is rewritten with a valid CRC
   });
   assert.ok(fetched);
   assert.equal(String(decodeBatches(fetched.records)[0]?.records[0]?.value), "z");
+});
+
+test("send reuses a batch's memory only once the broker acknowledged it: many concurrent sends read back intact", async () => {
+  const topic = "pooled-batches";
+  const partitions = 4;
+  await new Admin(cluster).createTopics([{ name: topic, numPartitions: partitions, replicationFactor: 1 }]);
+  const producer = new Producer(cluster);
+  // Distinct 30 KiB payloads per send, so each batch is big enough to come from the pool.
+  const sends = Array.from({ length: 240 }, (_, i) =>
+    Array.from({ length: 30 }, (_, j) => `${i}:${j}:${randomBytes(510).toString("hex")}`),
+  );
+  let next = 0;
+  const laneCount = 16;
+  await Promise.all(
+    Array.from({ length: laneCount }, async () => {
+      while (next < sends.length) {
+        const i = next++;
+        await producer.send(
+          topic,
+          (sends[i] as string[]).map((v) => ({ value: Buffer.from(v) })),
+          {
+            partition: i % partitions,
+            compression: i % 3 === 0 ? CompressionCodec.NONE : CompressionCodec.LZ4,
+          },
+        );
+      }
+    }),
+  );
+  const read = await readAll(topic);
+  const byPartition = new Map<number, string[]>();
+  for (const r of read) {
+    const list = byPartition.get(r.partition) ?? [];
+    list.push(String(r.value));
+    byPartition.set(r.partition, list);
+  }
+  for (let p = 0; p < partitions; p++) {
+    const want = new Set(sends.filter((_, i) => i % partitions === p).flat());
+    const got = byPartition.get(p) ?? [];
+    assert.equal(got.length, want.size, `partition ${p} has every record once`);
+    assert.ok(
+      got.every((v) => want.has(v)),
+      `partition ${p} holds only the values sent to it`,
+    );
+  }
 });

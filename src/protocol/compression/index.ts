@@ -1,6 +1,7 @@
 // Kafka's compression codecs by id (the low three bits of a batch's attributes), with sync
 // compress/decompress that dispatch to one module per codec. Every decode failure is a
 // typed ProtocolError (CORRUPT_MESSAGE) and every decode is bounded by maxBytes.
+import { allocateUnsafe, type Allocate } from "./allocate.ts";
 import { DecodeError, EncodeError } from "../errors.ts";
 import { gzipCompress, gzipDecompress } from "./gzip.ts";
 import { lz4Compress, lz4Decompress } from "./lz4.ts";
@@ -59,16 +60,18 @@ export function compress(codec: number, data: Uint8Array, options: CompressOptio
 /**
  * compress, with `room` unused bytes in front of the compressed data in the buffer returned
  * (for a batch header): LZ4 writes its frame there directly; other codecs are copied once.
+ * The buffer comes from `allocate`, which must return exactly the size asked for.
  */
 export function compressWithRoom(
   codec: number,
   data: Uint8Array,
   room: number,
   options: CompressOptions = {},
+  allocate: Allocate = allocateUnsafe,
 ): Buffer {
-  if (codec === CompressionCodec.LZ4) return lz4Compress(data, room);
+  if (codec === CompressionCodec.LZ4) return lz4Compress(data, room, allocate);
   const payload = compress(codec, data, options);
-  const out = Buffer.allocUnsafe(room + payload.length);
+  const out = allocate(room + payload.length);
   payload.copy(out, room);
   return out;
 }

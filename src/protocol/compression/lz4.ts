@@ -10,6 +10,7 @@
 // straight into one output buffer. Native bindings returned a fresh external buffer per
 // block, which cost more than the work itself on Node 24. Parsing here also enforces the
 // output limit block by block and rejects what Java rejects (dependent blocks, dictionaries).
+import { allocateUnsafe, type Allocate } from "./allocate.ts";
 import { DecodeError } from "../errors.ts";
 import { DecompressionLimitError, checkLimit } from "./errors.ts";
 import { decodeLz4Block } from "./lz4-block.ts";
@@ -35,9 +36,10 @@ const END_MARK = Buffer.alloc(4);
 /**
  * Compresses data as one LZ4 frame with the framing Kafka's Java producer writes, `room` bytes
  * into the buffer returned (left for the caller: a batch header), so the frame is not copied again.
- * The frame is assembled in the compressor's memory and copied out once.
+ * The frame is assembled in the compressor's memory and copied out once, into a buffer from
+ * `allocate` (which must return exactly the size asked for).
  */
-export function lz4Compress(data: Uint8Array, room = 0): Buffer {
+export function lz4Compress(data: Uint8Array, room = 0, allocate: Allocate = allocateUnsafe): Buffer {
   const input = Buffer.from(data.buffer, data.byteOffset, data.length);
   const blocks = Math.ceil(input.length / BLOCK_SIZE);
   const w = lz4Areas(HEADER.length + input.length + 4 * blocks + BLOCK_OVERRUN + END_MARK.length);
@@ -57,7 +59,7 @@ export function lz4Compress(data: Uint8Array, room = 0): Buffer {
     }
   }
   at += END_MARK.copy(mem, at);
-  const out = Buffer.allocUnsafe(room + at - w.output);
+  const out = allocate(room + at - w.output);
   mem.copy(out, room, w.output, at);
   lz4AreasDone();
   return out;

@@ -5,6 +5,7 @@
 // Decoding trusts nothing: every length is checked against the bytes present, a record
 // count is checked against the least space that many records take, decompression is
 // capped (maxDecompressedBytes), and all failures are ProtocolErrors.
+import { allocateUnsafe, type Allocate } from "../compression/allocate.ts";
 import { crc32c } from "../crc32c.ts";
 import { DecodeError, EncodeError } from "../errors.ts";
 import { Reader } from "../reader.ts";
@@ -75,6 +76,11 @@ export interface EncodeBatchOptions {
   compression?: number;
   /** Level for gzip and zstd. */
   compressionLevel?: number;
+  /**
+   * Where the batch's bytes go: returns a buffer of exactly the size asked for (default
+   * Buffer.allocUnsafe). A producer that knows when a batch is done hands out pooled memory.
+   */
+  allocate?: Allocate;
   /** Default CREATE_TIME. */
   timestampType?: TimestampTypeId;
   transactional?: boolean;
@@ -185,8 +191,12 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
   // reused scratch buffer that the codec compresses from (fresh 100 KiB buffers per batch
   // keep the garbage collector busy).
   const inline = compression === CompressionCodec.NONE;
-  const w = inline ? new Writer(RECORDS_OFFSET + recordsSize) : scratchWriter(recordsSize);
-  if (inline) w.pos = RECORDS_OFFSET;
+  const allocate = options.allocate ?? allocateUnsafe;
+  const w = inline ? new Writer(0) : scratchWriter(recordsSize);
+  if (inline) {
+    w.buf = allocate(RECORDS_OFFSET + recordsSize);
+    w.pos = RECORDS_OFFSET;
+  }
   for (let i = 0; i < n; i++) {
     const rec = records[i] as RecordInput;
     const timestamp = rec.timestamp ?? defaultTimestamp;
@@ -203,7 +213,13 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
     out = w.finish();
   } else {
     const level = options.compressionLevel;
-    out = compressWithRoom(compression, w.finish(), RECORDS_OFFSET, level === undefined ? {} : { level });
+    out = compressWithRoom(
+      compression,
+      w.finish(),
+      RECORDS_OFFSET,
+      level === undefined ? {} : { level },
+      allocate,
+    );
   }
 
   out.writeBigInt64BE(baseOffset, BASE_OFFSET_OFFSET);
