@@ -2,6 +2,7 @@
 // listens for Kafka clients, and shuts down cleanly. `startBroker` is the programmatic
 // entry; `ferry broker` runs it in the foreground.
 import { mkdir, readdir } from "node:fs/promises";
+import { MEDIUM_DIRECT_MIN_BYTES } from "../net/frame-decoder.ts";
 import { FramePool } from "../net/frame-pool.ts";
 import { ConnectionQuotas, listen, type Listener } from "../net/server.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
@@ -111,9 +112,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       now: () => Date.now(),
       closing: abort.signal,
     };
-    // Large requests (mirror appends) are read into reused buffers: at hundreds of MB/s fresh
-    // ones cost more in garbage collection and page faults than the append itself.
-    const framePool = new FramePool(64 * 1024 * 1024);
+    // Requests of 16 KiB and up (produce requests, mirror appends) are read into reused buffers:
+    // at hundreds of MB/s fresh ones cost more in garbage collection and page faults than the
+    // append itself.
+    const framePool = new FramePool(64 * 1024 * 1024, MEDIUM_DIRECT_MIN_BYTES);
     const dispatcher = new RequestDispatcher(context, specs, framePool);
     const quotas = new ConnectionQuotas({
       maxConnections: config.int("max.connections"),

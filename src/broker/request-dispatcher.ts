@@ -20,8 +20,11 @@ import type { ListenerSpec } from "./security/listeners.ts";
 import { SaslAuthenticationError } from "./security/scram.ts";
 import { SecuritySession } from "./security/sasl-session.ts";
 
-/** Response buffers at least this large come from the frame pool; smaller ones are not worth it. */
-const POOLED_RESPONSE_BYTES = 128 * 1024;
+/**
+ * Response buffers at least this large come from the frame pool (fetches read from files, or
+ * copied out of a log's in-memory tail); smaller ones are not worth it.
+ */
+const POOLED_RESPONSE_BYTES = 16 * 1024;
 
 /** Kafka's connection.failed.authentication.delay.ms default: the failure answer goes out first. */
 const FAILED_AUTH_CLOSE_DELAY_MS = 100;

@@ -81,8 +81,8 @@ export interface SendOptions {
 /** Kafka's cap on idempotent requests in flight per partition: brokers remember five batches. */
 export const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
-/** Batches from this size up come from the producer's pool; smaller ones share Node's slab. */
-const POOLED_BATCH_MIN_BYTES = 16 * 1024;
+/** Smallest class of the producer's batch pool: batches over half of it come from the pool. */
+const BATCH_POOL_MIN_CLASS_BYTES = 16 * 1024;
 /** Free batch memory a producer keeps for reuse. */
 const BATCH_POOL_BYTES = 8 * 1024 * 1024;
 
@@ -128,9 +128,8 @@ export class Producer {
    * request was then written out in full, and nothing else holds the batch). Without it each
    * batch is fresh external memory, and V8 runs a full collection every few tens of MB.
    */
-  readonly #batchPool = new FramePool(BATCH_POOL_BYTES, POOLED_BATCH_MIN_BYTES);
-  readonly #allocateBatch = (size: number): Buffer =>
-    size >= POOLED_BATCH_MIN_BYTES ? this.#batchPool.take(size) : Buffer.allocUnsafe(size);
+  readonly #batchPool = new FramePool(BATCH_POOL_BYTES, BATCH_POOL_MIN_CLASS_BYTES);
+  readonly #allocateBatch = (size: number): Buffer => this.#batchPool.take(size);
 
   constructor(cluster: Cluster, options: ProducerOptions = {}) {
     this.#cluster = cluster;

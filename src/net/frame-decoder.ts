@@ -6,14 +6,12 @@ import { FrameSizeError } from "./errors.ts";
 /** Kafka's `socket.request.max.bytes` default: 100 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 104_857_600;
 
-/** Frames at least this large are read straight into a pooled buffer (see readBuffer). */
-export const DIRECT_READ_MIN_BYTES = 256 * 1024;
-
 /**
- * Frames from this size up to DIRECT_READ_MIN_BYTES are read straight into a buffer of their
- * exact size: one copy (the kernel's) instead of two, through the shared read buffer and then
- * out of its chunks. The buffer is allocated when the size prefix arrives, or, for a peer whose
- * prefix is not trusted, once half the frame has.
+ * Frames from this size up are read straight into a buffer of their own, of their exact size
+ * (from the `allocate` option: a pool's, or fresh): one copy (the kernel's) instead of two,
+ * through the shared read buffer and then out of its chunks. The buffer is taken when the size
+ * prefix arrives, or, for a peer whose prefix is not trusted, once half the frame has (sooner
+ * if `allocateFree` has one that costs no new memory).
  */
 export const MEDIUM_DIRECT_MIN_BYTES = 16 * 1024;
 
@@ -29,18 +27,18 @@ const sharedReadBuffer = Buffer.allocUnsafeSlow(READ_CHUNK_BYTES);
 export interface FrameDecoderOptions {
   /** Largest payload accepted (the size prefix's value); default DEFAULT_MAX_FRAME_BYTES. */
   maxFrameBytes?: number;
-  /** Allocates the buffers large frames are read into directly (a FramePool's take); default fresh ones. */
+  /** Allocates the buffers frames are read into directly (a FramePool's take); default fresh ones. */
   allocate?: (size: number) => Buffer;
   /**
-   * Allocate a large frame's buffer as soon as its size prefix is read (default true, for a
+   * Allocate a frame's buffer as soon as its size prefix is read (default true, for a
    * peer we asked). A server sets false: a frame gets its buffer only once half of it has
    * arrived, so a hostile prefix alone costs nothing and a peer can make us hold at most
    * twice the bytes it really sent.
    */
   trustSizePrefix?: boolean;
   /**
-   * A buffer for a large frame that costs no new memory (a FramePool's free buffer), or
-   * undefined: with it an untrusted frame is read directly from its first byte.
+   * A buffer for a frame that costs no new memory (a FramePool's free buffer), or undefined:
+   * with it an untrusted frame is read directly from its first byte.
    */
   allocateFree?: (size: number) => Buffer | undefined;
 }
@@ -176,18 +174,11 @@ export class FrameDecoder {
       this.#buffered < this.#frameSize &&
       this.#error === undefined
     ) {
-      // An untrusted prefix gets new memory only once half its frame has come; before that, a
-      // large frame may only take a buffer that already exists.
+      // An untrusted prefix gets new memory only once half its frame has come; before that, the
+      // frame may only take a buffer that already exists.
       const size = this.#frameSize;
       const trusted = this.#trustSizePrefix || this.#buffered * 2 >= size;
-      const frame =
-        size < DIRECT_READ_MIN_BYTES
-          ? trusted
-            ? Buffer.allocUnsafe(size)
-            : undefined
-          : trusted
-            ? this.#allocate(size)
-            : this.#allocateFree?.(size);
+      const frame = trusted ? this.#allocate(size) : this.#allocateFree?.(size);
       if (frame === undefined) return sharedReadBuffer;
       // The bytes of this frame that came with earlier reads (all buffered bytes are its own).
       let filled = 0;

@@ -4,12 +4,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   DEFAULT_MAX_FRAME_BYTES,
-  DIRECT_READ_MIN_BYTES,
   FrameDecoder,
   MEDIUM_DIRECT_MIN_BYTES,
 } from "../../src/net/frame-decoder.ts";
 import { FrameSizeError } from "../../src/net/errors.ts";
 import { ErrorCode } from "../../src/protocol/error-codes.ts";
+
+/** A frame size well inside the direct-read range. */
+const LARGE = 256 * 1024;
 
 function frame(payload: Buffer): Buffer {
   const out = Buffer.alloc(4 + payload.length);
@@ -198,13 +200,13 @@ function readThroughBuffers(decoder: FrameDecoder, stream: Buffer, step: number)
 }
 
 test("a large frame is read straight into its own buffer; small frames around it come out as usual", () => {
-  const big = Buffer.alloc(DIRECT_READ_MIN_BYTES * 3 + 5, 9);
+  const big = Buffer.alloc(LARGE * 3 + 5, 9);
   for (let i = 0; i < big.length; i += 997) big[i] = i % 251;
   const payloads = [
     Buffer.from("small-1"),
     big,
     Buffer.from("small-2"),
-    big.subarray(0, DIRECT_READ_MIN_BYTES),
+    big.subarray(0, LARGE),
     Buffer.from("x"),
   ];
   const stream = Buffer.concat(payloads.map(frame));
@@ -217,7 +219,7 @@ test("a large frame is read straight into its own buffer; small frames around it
 });
 
 test("the frame a direct read fills is the buffer handed out, with no copy after the first read", () => {
-  const big = Buffer.alloc(DIRECT_READ_MIN_BYTES * 2, 3);
+  const big = Buffer.alloc(LARGE * 2, 3);
   const decoder = new FrameDecoder();
   const stream = frame(big);
   let first = decoder.readBuffer();
@@ -251,7 +253,7 @@ test("a large frame queued behind one being handled is read directly once its pr
   // A busy server connection pulls the next frame only after it has answered the previous one;
   // the frames behind it must not pile up in ordinary reads (copied twice) meanwhile.
   const small = Buffer.from("being-handled");
-  const big = Buffer.alloc(DIRECT_READ_MIN_BYTES * 2, 5);
+  const big = Buffer.alloc(LARGE * 2, 5);
   const stream = Buffer.concat([frame(small), frame(big)]);
   const decoder = new FrameDecoder();
   const first = decoder.readBuffer();
@@ -273,7 +275,7 @@ test("a prefix over the limit read ahead is left for next() to judge under the l
   // A broker raises the limit once a SASL client has authenticated, after answering the request
   // that did it; a larger frame already behind that request must be judged by the new limit.
   const small = Buffer.from("authenticate");
-  const big = Buffer.alloc(DIRECT_READ_MIN_BYTES * 2, 6);
+  const big = Buffer.alloc(LARGE * 2, 6);
   const stream = Buffer.concat([frame(small), frame(big)]);
   const decoder = new FrameDecoder({ maxFrameBytes: 1000 });
   let target = decoder.readBuffer();
@@ -329,7 +331,7 @@ test("a medium frame (16-256 KiB) is read into a buffer of its exact size; untru
 test("an untrusted medium prefix alone allocates nothing for its frame", () => {
   const decoder = new FrameDecoder({ trustSizePrefix: false });
   const first = decoder.readBuffer();
-  sizePrefix(DIRECT_READ_MIN_BYTES - 1).copy(first);
+  sizePrefix(LARGE - 1).copy(first);
   decoder.received(4, first);
   assert.equal(decoder.next(), undefined);
   assert.equal(decoder.readBuffer(), first, "still the shared read buffer");

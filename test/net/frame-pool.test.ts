@@ -55,3 +55,16 @@ test("takeFree hands out only a buffer that already exists", () => {
   assert.equal(b?.length, 400_000);
   assert.equal(pool.takeFree(300_000), undefined);
 });
+
+test("sizes of half the smallest class or less are not pooled: fresh memory, ignored when given back", () => {
+  const pool = new FramePool(1024 * 1024, 16 * 1024);
+  const small = pool.take(8 * 1024);
+  assert.equal(small.length, 8 * 1024);
+  pool.give(small);
+  assert.equal(pool.stats.freeBytes, 0, "not the pool's");
+  assert.equal(pool.takeFree(8 * 1024), undefined);
+  const medium = pool.take(9 * 1024); // the 16 KiB class
+  pool.give(medium);
+  assert.equal(pool.stats.freeBytes, 16 * 1024);
+  assert.equal(pool.take(12 * 1024).buffer, medium.buffer);
+});

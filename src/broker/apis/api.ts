@@ -52,3 +52,15 @@ export type AnyApiHandler = { [K in ApiKeyNumber]: ApiHandler<K> }[ApiKeyNumber]
 export function defineApi<K extends ApiKeyNumber>(handler: ApiHandler<K>): ApiHandler<K> {
   return handler;
 }
+
+/**
+ * Promise.all that settles only once every promise has. A handler with requestDoneWhenSettled
+ * uses it over its appends: the request's buffer is reused once handle() settles, so no append
+ * may still be reading it then, even if another one failed.
+ */
+export async function allSettled<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failure = results.find((r) => r.status === "rejected");
+  if (failure !== undefined) throw failure.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}

@@ -32,7 +32,7 @@ import type { BrokerContext } from "../broker-context.ts";
 import { mirrorSourceOf } from "../mirror-topics.ts";
 import type { Partition } from "../topic-manager.ts";
 import { AclOperation, AclResourceType } from "../security/acls.ts";
-import { defineApi } from "./api.ts";
+import { allSettled, defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
 type PartitionResult = Input<FerryMirrorAppendPartitionResponse>;
@@ -197,12 +197,12 @@ export const ferryMirrorAppend = defineApi({
   requestDoneWhenSettled: true,
   async handle(req, ctx) {
     const b = ctx.broker;
-    const topics = await Promise.all(
+    const topics = await allSettled(
       req.topics.map(async (t) => ({
         name: t.name,
         // Mirror topics only take FerryMirrorAppend, so WRITE on a mirror topic means exactly this.
         partitions: ctx.authorize(AclOperation.WRITE, AclResourceType.TOPIC, t.name)
-          ? await Promise.all(t.partitions.map((p) => appendPartition(b, t.name, p)))
+          ? await allSettled(t.partitions.map((p) => appendPartition(b, t.name, p)))
           : t.partitions.map((p) => ({
               index: p.index,
               errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,

@@ -24,7 +24,7 @@ import { CONSUMER_OFFSETS } from "../topic-manager.ts";
 import type { TxnCoordinator } from "../txn/txn-coordinator.ts";
 import { TRANSACTION_STATE } from "../txn-state.ts";
 import { AclOperation, AclResourceType } from "../security/acls.ts";
-import { defineApi } from "./api.ts";
+import { allSettled, defineApi } from "./api.ts";
 import { errorOf } from "./error-of.ts";
 
 function failed(index: number, code: number, message: string | null): Input<PartitionProduceResponse> {
@@ -94,6 +94,8 @@ export const produce = defineApi({
   // broker's Produce range includes v0. Clients pick the highest common version, and v0-v2
   // requests are still refused by the dispatcher.
   advertisedMinVersion: 0,
+  // Every append has finished (written, or refused) before handle() returns, acks=0 included.
+  requestDoneWhenSettled: true,
   async handle(req, ctx) {
     const b = ctx.broker;
     const acks = req.acks;
@@ -117,10 +119,10 @@ export const produce = defineApi({
       );
       return acks === 0 ? null : { responses, throttleTimeMs: 0 };
     }
-    const responses = await Promise.all(
+    const responses = await allSettled(
       req.topicData.map(async (t) => ({
         name: t.name,
-        partitionResponses: await Promise.all(
+        partitionResponses: await allSettled(
           t.partitionData.map(async (p): Promise<Input<PartitionProduceResponse>> => {
             if (!ctx.authorize(AclOperation.WRITE, AclResourceType.TOPIC, t.name))
               return failed(

@@ -3,6 +3,7 @@
 // Kafka's KIP-74 rules), the timestamp search of ListOffsets and the max-timestamp lookup.
 // Reads near the tail are views into the tail cache; older data is read from the file into
 // a Buffer of exactly the range found through the offset index and a scan of batch headers.
+import { allocateUnsafe } from "../../protocol/allocate.ts";
 import { ErrorCode, KafkaError } from "../../protocol/error-codes.ts";
 import { decodeBatch } from "../../protocol/records/batch-codec.ts";
 import {
@@ -101,6 +102,13 @@ async function readFromSegment(
       upTo,
       minOneBatch,
     );
+    // Copied out, never handed out as a view: arenas are reused once they fall out of the
+    // cache, and a fetch response may wait in a socket buffer for longer than that.
+    if (view !== null && view.length > 0) {
+      const out = (allocate ?? allocateUnsafe)(view.length);
+      view.copy(out);
+      return out;
+    }
     if (view !== null || arenaEnd === limit) return view;
   }
   // From the file: find the batch through the index and a header scan, then read the range.

@@ -9,6 +9,7 @@ import {
   LAST_OFFSET_DELTA_OFFSET,
   MAX_TIMESTAMP_OFFSET,
 } from "../../protocol/records/batch-header.ts";
+import type { Allocate } from "../../protocol/allocate.ts";
 import { ErrorCode, KafkaError } from "../../protocol/error-codes.ts";
 import { isCode, syncDir } from "./checkpoint-file.ts";
 import { readInt64 } from "./int64.ts";
@@ -25,7 +26,7 @@ import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from "./offset-index.ts";
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from "./time-index.ts";
 
 /** Where a read puts its bytes: a fresh buffer by default, a pooled one for fetch responses. */
-export type Allocate = (size: number) => Buffer;
+export type { Allocate };
 
 /** The config values a segment's indexing depends on. */
 export interface SegmentLimits {

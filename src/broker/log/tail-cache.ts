@@ -1,8 +1,12 @@
 // The newest bytes of the active segment kept in memory, so that consumers reading at the
-// tail of the log (the common case) are served without a read syscall and without a copy:
-// a fetch gets a view into an arena. Arenas are append-only and never reused, so a view
-// handed out stays valid; the previous arena is kept too, so a consumer slightly behind a
+// tail of the log (the common case) are served without a read syscall: a read copies its
+// batches out of an arena. The previous arena is kept too, so a consumer slightly behind a
 // switch still hits memory. Writes go to the file from the same arena in one write() call.
+//
+// An arena that falls out of a cache is reused, by any log's cache: fresh 1 MiB arenas for
+// every MiB appended cost more in garbage collection and page faults than the appends. That is
+// safe because nothing outlives its time in the cache: reads copy (log-reader.ts), and the
+// log writes one group at a time, so the writes from an arena two generations old are done.
 
 /** One arena: file bytes [start, start + used) of the segment with this base offset. */
 export interface Arena {
@@ -12,6 +16,26 @@ export interface Arena {
   used: number;
   /** Base offset of the first batch in the arena, so a read knows whether it can start here. */
   firstOffset: number;
+}
+
+/** Spare arenas by capacity, shared by all caches; at most SPARE_BYTES of them. */
+const spares = new Map<number, Buffer[]>();
+const SPARE_BYTES = 16 * 1024 * 1024;
+let spareBytes = 0;
+
+function takeArena(capacity: number): Buffer {
+  const spare = spares.get(capacity)?.pop();
+  if (spare === undefined) return Buffer.allocUnsafe(capacity);
+  spareBytes -= capacity;
+  return spare;
+}
+
+function retire(arena: Arena | null): void {
+  if (arena === null || spareBytes + arena.buf.length > SPARE_BYTES) return;
+  let list = spares.get(arena.buf.length);
+  if (list === undefined) spares.set(arena.buf.length, (list = []));
+  list.push(arena.buf);
+  spareBytes += arena.buf.length;
 }
 
 export class TailCache {
@@ -26,10 +50,13 @@ export class TailCache {
   /**
    * Room for len bytes that will sit at filePos of the segment, starting with the batch at
    * firstOffset: a view to copy them into, or null when they do not fit any arena (the
-   * caller writes them directly and the cache forgets this segment's tail).
+   * caller writes them directly and the cache forgets this segment's tail). Only the log's
+   * writer calls this, between writes: no write from an arena dropped here is under way.
    */
   reserve(segmentBase: number, filePos: number, len: number, firstOffset: number): Buffer | null {
     if (len > this.capacity) {
+      retire(this.previous);
+      retire(this.current);
       this.previous = null;
       this.current = null;
       return null;
@@ -41,9 +68,13 @@ export class TailCache {
       a.start + a.used !== filePos ||
       a.used + len > a.buf.length
     ) {
+      retire(this.previous);
       if (a !== null && a.segmentBase === segmentBase && a.start + a.used === filePos) this.previous = a;
-      else this.previous = null;
-      a = { segmentBase, start: filePos, buf: Buffer.allocUnsafe(this.capacity), used: 0, firstOffset };
+      else {
+        retire(a);
+        this.previous = null;
+      }
+      a = { segmentBase, start: filePos, buf: takeArena(this.capacity), used: 0, firstOffset };
       this.current = a;
     }
     const view = a.buf.subarray(a.used, a.used + len);
@@ -64,7 +95,10 @@ export class TailCache {
     return null;
   }
 
-  /** Forgets everything (roll, truncation). */
+  /**
+   * Forgets everything (roll, truncation). The arenas are left to the garbage collector, not
+   * reused: this may run while a write from one is under way.
+   */
   clear(): void {
     this.current = null;
     this.previous = null;

@@ -1,7 +1,7 @@
 // Kafka's compression codecs by id (the low three bits of a batch's attributes), with sync
 // compress/decompress that dispatch to one module per codec. Every decode failure is a
 // typed ProtocolError (CORRUPT_MESSAGE) and every decode is bounded by maxBytes.
-import { allocateUnsafe, type Allocate } from "./allocate.ts";
+import { allocateUnsafe, type Allocate } from "../allocate.ts";
 import { DecodeError, EncodeError } from "../errors.ts";
 import { gzipCompress, gzipDecompress } from "./gzip.ts";
 import { lz4Compress, lz4Decompress } from "./lz4.ts";

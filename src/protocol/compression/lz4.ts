@@ -10,7 +10,7 @@
 // straight into one output buffer. Native bindings returned a fresh external buffer per
 // block, which cost more than the work itself on Node 24. Parsing here also enforces the
 // output limit block by block and rejects what Java rejects (dependent blocks, dictionaries).
-import { allocateUnsafe, type Allocate } from "./allocate.ts";
+import { allocateUnsafe, type Allocate } from "../allocate.ts";
 import { DecodeError } from "../errors.ts";
 import { DecompressionLimitError, checkLimit } from "./errors.ts";
 import { decodeLz4Block } from "./lz4-block.ts";

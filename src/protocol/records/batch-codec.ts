@@ -5,7 +5,7 @@
 // Decoding trusts nothing: every length is checked against the bytes present, a record
 // count is checked against the least space that many records take, decompression is
 // capped (maxDecompressedBytes), and all failures are ProtocolErrors.
-import { allocateUnsafe, type Allocate } from "../compression/allocate.ts";
+import { allocateUnsafe, type Allocate } from "../allocate.ts";
 import { crc32c } from "../crc32c.ts";
 import { DecodeError, EncodeError } from "../errors.ts";
 import { Reader } from "../reader.ts";
