@@ -110,11 +110,14 @@ export class RequestDispatcher {
       responseBuffer: (size) => {
         if (size < POOLED_RESPONSE_BYTES) return Buffer.allocUnsafe(size);
         const b = this.#framePool.take(size);
-        (lent ??= []).push(b);
+        (lent ??= new Set()).add(b);
         return b;
       },
+      releaseResponseBuffer: (b) => {
+        if (lent?.delete(b) === true) this.#framePool.give(b);
+      },
     };
-    let lent: Buffer[] | undefined;
+    let lent: Set<Buffer> | undefined;
     const wasAuthenticated = session.authenticated;
     let response;
     try {

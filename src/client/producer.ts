@@ -81,7 +81,7 @@ export interface SendOptions {
 /** Kafka's cap on idempotent requests in flight per partition: brokers remember five batches. */
 export const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
-/** Smallest class of the producer's batch pool: batches over half of it come from the pool. */
+/** Smallest class of the producer's batch pool: smaller batches get fresh memory. */
 const BATCH_POOL_MIN_CLASS_BYTES = 16 * 1024;
 /** Free batch memory a producer keeps for reuse. */
 const BATCH_POOL_BYTES = 8 * 1024 * 1024;
@@ -125,7 +125,8 @@ export class Producer {
   #closed = false;
   /**
    * Memory for the batches send() builds, given back once the broker has acknowledged them (the
-   * request was then written out in full, and nothing else holds the batch). Without it each
+   * request was then written out in full, an attempt that timed out closed its connection, and
+   * nothing else holds the batch). Without it each
    * batch is fresh external memory, and V8 runs a full collection every few tens of MB.
    */
   readonly #batchPool = new FramePool(BATCH_POOL_BYTES, BATCH_POOL_MIN_CLASS_BYTES);
@@ -470,8 +471,10 @@ export class Producer {
 
   #onSuccess(u: Unit, outcome: BatchOutcome): void {
     u.queue.land(u.pending);
-    // Only send()'s own batches are the pool's; a caller's produceRaw batch is left alone.
-    this.#batchPool.give(u.pending.batch);
+    // Only send()'s own batches are the pool's (one batch per buffer); a caller's produceRaw
+    // batch is left alone. With acks=0 nothing proves an earlier attempt is out of its socket's
+    // queue (a timed-out one stays there, on a connection that is kept), so those go to the GC.
+    if (this.acks !== 0) this.#batchPool.give(u.pending.batch);
     u.pending.resolve(outcome);
   }
 

@@ -33,7 +33,8 @@ export interface FrameDecoderOptions {
    * Allocate a frame's buffer as soon as its size prefix is read (default true, for a
    * peer we asked). A server sets false: a frame gets its buffer only once half of it has
    * arrived, so a hostile prefix alone costs nothing and a peer can make us hold at most
-   * twice the bytes it really sent.
+   * twice the bytes it really sent (four times from a pool, whose buffers are up to twice the
+   * frame's size).
    */
   trustSizePrefix?: boolean;
   /**

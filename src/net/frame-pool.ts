@@ -29,12 +29,11 @@ export class FramePool {
 
   /**
    * A buffer of exactly `size` bytes (uninitialised), reused when a free one of its class, or
-   * of a class up to four times larger, is at hand. Sizes of half the smallest class or less
-   * are not pooled (a class would waste more than half of it): they get fresh memory, which
-   * give() then ignores.
+   * of a class up to four times larger, is at hand. Sizes under the smallest class are not
+   * pooled: they get fresh memory of their exact size, which give() then ignores.
    */
   take(size: number): Buffer {
-    if (size * 2 <= this.#minClassBytes) return Buffer.allocUnsafe(size);
+    if (size < this.#minClassBytes) return Buffer.allocUnsafe(size);
     const free = this.takeFree(size);
     if (free !== undefined) return free;
     this.#taken++;
@@ -46,7 +45,7 @@ export class FramePool {
 
   /** Like take, but only a free buffer: undefined instead of allocating one. */
   takeFree(size: number): Buffer | undefined {
-    if (size * 2 <= this.#minClassBytes) return undefined;
+    if (size < this.#minClassBytes) return undefined;
     const cls = classOf(size, this.#minClassBytes);
     for (let c = cls; c <= cls * 4; c *= 2) {
       const reused = this.#free.get(c)?.pop();

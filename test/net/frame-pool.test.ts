@@ -24,12 +24,12 @@ test("buffers the pool did not make are ignored, and free bytes stay under the b
   pool.give(Buffer.allocUnsafe(300_000));
   assert.equal(pool.stats.freeBytes, 0);
   const big = pool.take(900_000); // 1 MiB class
-  const small = pool.take(200_000); // 256 KiB class
+  const small = pool.take(262_144); // the 256 KiB class
   pool.give(big);
   // Over the bound: the largest free buffer makes room for the one given back now.
   pool.give(small);
   assert.equal(pool.stats.freeBytes, 256 * 1024);
-  assert.equal(pool.take(200_000).buffer, small.buffer);
+  assert.equal(pool.take(262_144).buffer, small.buffer);
   assert.notEqual(pool.take(600_000).buffer, big.buffer);
 });
 
@@ -37,12 +37,12 @@ test("a free buffer of a class up to four times larger serves a smaller frame", 
   const pool = new FramePool();
   const large = pool.take(900_000); // 1 MiB
   pool.give(large);
-  const smaller = pool.take(200_000); // 256 KiB class: 1 MiB is four times that
+  const smaller = pool.take(262_144); // 256 KiB class: 1 MiB is four times that
   assert.equal(smaller.buffer, large.buffer);
-  assert.equal(smaller.length, 200_000);
+  assert.equal(smaller.length, 262_144);
   const huge = pool.take(5_000_000); // 8 MiB
   pool.give(huge);
-  assert.notEqual(pool.take(200_000).buffer, huge.buffer, "not more than four times larger");
+  assert.notEqual(pool.take(262_144).buffer, huge.buffer, "not more than four times larger");
 });
 
 test("takeFree hands out only a buffer that already exists", () => {
@@ -56,15 +56,16 @@ test("takeFree hands out only a buffer that already exists", () => {
   assert.equal(pool.takeFree(300_000), undefined);
 });
 
-test("sizes of half the smallest class or less are not pooled: fresh memory, ignored when given back", () => {
+test("sizes under the smallest class are not pooled: fresh memory of their size, ignored when given back", () => {
   const pool = new FramePool(1024 * 1024, 16 * 1024);
-  const small = pool.take(8 * 1024);
-  assert.equal(small.length, 8 * 1024);
+  const small = pool.take(16 * 1024 - 1);
+  assert.equal(small.length, 16 * 1024 - 1);
+  assert.equal(small.buffer.byteLength < 16 * 1024 || small.byteOffset > 0, true, "not a class buffer");
   pool.give(small);
   assert.equal(pool.stats.freeBytes, 0, "not the pool's");
-  assert.equal(pool.takeFree(8 * 1024), undefined);
-  const medium = pool.take(9 * 1024); // the 16 KiB class
+  assert.equal(pool.takeFree(12 * 1024), undefined);
+  const medium = pool.take(20 * 1024); // the 32 KiB class
   pool.give(medium);
-  assert.equal(pool.stats.freeBytes, 16 * 1024);
-  assert.equal(pool.take(12 * 1024).buffer, medium.buffer);
+  assert.equal(pool.stats.freeBytes, 32 * 1024);
+  assert.equal(pool.take(17 * 1024).buffer, medium.buffer);
 });

@@ -24,6 +24,8 @@ export interface RequestContext {
    * records): it is reused once the response has been written to the socket.
    */
   responseBuffer(size: number): Buffer;
+  /** Gives back a responseBuffer() buffer that the response will not carry after all. */
+  releaseResponseBuffer(buf: Buffer): void;
 }
 
 export type ResponseOf<K extends ApiKeyNumber> = Input<ApiMessages[K]["response"]>;

@@ -189,13 +189,17 @@ export const fetch = defineApi({
     const minBytes = Math.max(1, req.minBytes);
     let round: ReadRound;
     for (;;) {
-      round = await readAll(wanted, topics.length, req.maxBytes, readCommitted, b, (size) =>
-        ctx.responseBuffer(size),
-      );
-      const wait = deadline - b.now();
-      if (round.total >= minBytes || wait <= 0 || round.anyError) break;
-      await waitForAppend(wanted, wait, b.closing);
+      const taken: Buffer[] = [];
+      round = await readAll(wanted, topics.length, req.maxBytes, readCommitted, b, (size) => {
+        const buf = ctx.responseBuffer(size);
+        taken.push(buf);
+        return buf;
+      });
+      if (round.total >= minBytes || deadline - b.now() <= 0 || round.anyError) break;
+      await waitForMore(wanted, minBytes - round.total, readCommitted, deadline, b);
       if (b.closing.aborted) break;
+      // The partitions are read again: nothing of this round goes into the answer.
+      for (const buf of taken) ctx.releaseResponseBuffer(buf);
     }
     const responses: Input<FetchableTopicResponse>[] = topics.map((t, i) => ({
       ...t,
@@ -204,6 +208,37 @@ export const fetch = defineApi({
     return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
   },
 });
+
+/**
+ * Waits until the partitions may hold `needed` more bytes than when they were read, judged by
+ * the bytes appended to them since (so a long poll is not read again for every small append),
+ * or something else changed on one of them (a wake without an append, such as a deletion; a
+ * read_committed reader's last stable offset), the deadline passes, or the broker closes.
+ */
+async function waitForMore(
+  wanted: Wanted[],
+  needed: number,
+  readCommitted: boolean,
+  deadline: number,
+  b: BrokerContext,
+): Promise<void> {
+  const logs = wanted.flatMap((w) => (w.partition === undefined ? [] : [w.partition.log]));
+  const bytesBefore = logs.map((log) => log.appendedBytes);
+  const stableBefore = logs.map((log) => log.lastStableOffset);
+  for (;;) {
+    const wait = deadline - b.now();
+    if (wait <= 0) return;
+    await waitForAppend(wanted, wait, b.closing);
+    if (b.closing.aborted) return;
+    let grown = 0;
+    let changed = false;
+    logs.forEach((log, i) => {
+      grown += log.appendedBytes - (bytesBefore[i] as number);
+      if (readCommitted && log.lastStableOffset !== stableBefore[i]) changed = true;
+    });
+    if (grown === 0 || grown >= needed || changed) return;
+  }
+}
 
 /** Waits until any of the partitions gets an append, the time is up, or the broker closes. */
 function waitForAppend(wanted: Wanted[], ms: number, closing: AbortSignal): Promise<void> {

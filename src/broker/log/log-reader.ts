@@ -1,7 +1,7 @@
 // The read side of a partition log: fetch reads (whole batches from the one containing the
 // requested offset, bounded by maxBytes and an upper offset, at least one batch when asked:
 // Kafka's KIP-74 rules), the timestamp search of ListOffsets and the max-timestamp lookup.
-// Reads near the tail are views into the tail cache; older data is read from the file into
+// Reads near the tail are copied out of the tail cache; older data is read from the file into
 // a Buffer of exactly the range found through the offset index and a scan of batch headers.
 import { allocateUnsafe } from "../../protocol/allocate.ts";
 import { ErrorCode, KafkaError } from "../../protocol/error-codes.ts";

@@ -26,6 +26,8 @@ export interface LogState {
   /** Aborted transactions whose markers are in the written log. */
   txnIndex: AbortedTxnIndex;
   tail: TailCache;
+  /** Bytes written by appends since the log was opened (a waiting fetch compares two readings). */
+  appendedBytes: number;
 }
 
 /** The segment receiving appends. */

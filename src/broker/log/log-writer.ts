@@ -326,6 +326,7 @@ export class LogWriter {
       const item = this.queue[i] as WriteItem;
       const size = (item.data as Buffer).length;
       seg.onAppended(at, size, item.lastOffset, item.maxTimestamp, item.offsetOfMaxTimestamp, now);
+      state.appendedBytes += size;
       if (item.updates !== null)
         for (const u of item.updates) indexAbortedTxn(state, state.producers.commit(u));
       at += size;

@@ -117,6 +117,7 @@ export class PartitionLog {
       producers: loaded.producers,
       txnIndex: loaded.txnIndex,
       tail: new TailCache(opts.tailCacheBytes ?? 1024 * 1024),
+      appendedBytes: 0,
     };
     const log = new PartitionLog(
       state,
@@ -163,6 +164,14 @@ export class PartitionLog {
 
   get config(): FullLogConfig {
     return this.state.config;
+  }
+
+  /**
+   * Bytes written by appends since the log was opened: only the difference of two readings means
+   * anything (how much a partition grew while a fetch waited).
+   */
+  get appendedBytes(): number {
+    return this.state.appendedBytes;
   }
 
   /** Bytes of all segments. */
