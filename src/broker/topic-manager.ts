@@ -21,6 +21,8 @@ export class Partition {
   readonly index: number;
   readonly log: PartitionLog;
   readonly #waiters = new Set<() => void>();
+  /** Counts changes other than appends (deletion, promotion, close): a waiting fetch reads again. */
+  changes = 0;
 
   constructor(topic: TopicRecord, index: number, log: PartitionLog) {
     this.topic = topic;
@@ -32,6 +34,12 @@ export class Partition {
   onAppend(wake: () => void): () => void {
     this.#waiters.add(wake);
     return () => this.#waiters.delete(wake);
+  }
+
+  /** Wakes every waiting fetch after a change that is not an append. */
+  notifyChange(): void {
+    this.changes++;
+    this.notifyAppend();
   }
 
   /** Wakes every waiting fetch. */
@@ -191,7 +199,7 @@ export class TopicManager {
     const parts = this.#partitions.get(name) ?? [];
     this.#partitions.delete(name);
     for (const p of parts) {
-      p.notifyAppend();
+      p.notifyChange();
       await p.log.delete();
     }
     this.#log.info("topic deleted", { topic: name });
@@ -238,7 +246,7 @@ export class TopicManager {
     for (const p of this.partitionsOf(name)) {
       const aborted = await abortOpenTransactions(p.log, Date.now());
       if (aborted.length === 0) continue;
-      p.notifyAppend();
+      p.notifyChange();
       this.#log.info("promoted mirror: open transactions aborted", {
         topic: name,
         partition: p.index,
@@ -259,7 +267,7 @@ export class TopicManager {
   async close(): Promise<void> {
     for (const parts of this.#partitions.values()) {
       for (const p of parts) {
-        p.notifyAppend();
+        p.notifyChange();
         await p.log.close();
       }
     }

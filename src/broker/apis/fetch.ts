@@ -3,8 +3,9 @@
 // preferred read replica. v12: flexible, diverging epoch. v13: topic ids. v15: replica
 // state. v16-17: node endpoints, directory id.
 // This broker creates no fetch sessions: every answer has session id 0, which tells the
-// client to keep sending full fetches. Long polls wait for an append to any requested
-// partition, up to MaxWaitMs, until MinBytes are there. read_committed reads stop at the
+// client to keep sending full fetches. Long polls wait up to MaxWaitMs until MinBytes are
+// there, reading the partitions again only when the bytes appended to them since could make
+// up the difference (or a deletion or a commit changed what a read would find). read_committed reads stop at the
 // last stable offset and list the aborted transactions the returned batches overlap.
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
@@ -54,6 +55,20 @@ interface ReadRound {
   perTopic: Input<PartitionData>[][];
   total: number;
   anyError: boolean;
+  /** Each partition read, as it was just before it was read. */
+  marks: Mark[];
+}
+
+/** A partition as a read found it: what a waiting fetch compares with to see if reading again can help. */
+interface Mark {
+  partition: Partition;
+  appendedBytes: number;
+  changes: number;
+  lastStableOffset: number;
+  /** An open transaction held the last stable offset below the high watermark. */
+  held: boolean;
+  /** Bytes more this partition could have added to the answer (its partitionMaxBytes). */
+  room: number;
 }
 
 /** Reads every requested partition once. */
@@ -68,6 +83,7 @@ async function readAll(
   let remaining = maxBytes;
   let total = 0;
   const perTopic = Array.from({ length: topicCount }, (): Input<PartitionData>[] => []);
+  const marks: Mark[] = [];
   for (const w of wanted) {
     const parts = perTopic[w.topicIndex] ?? [];
     const p = w.partition;
@@ -82,6 +98,16 @@ async function readAll(
     const log = p.log;
     const hw = log.highWatermark;
     const lso = log.lastStableOffset;
+    // Taken before the read's first await, so an append while it reads counts as growth later.
+    const mark: Mark = {
+      partition: p,
+      appendedBytes: log.appendedBytes,
+      changes: p.changes,
+      lastStableOffset: lso,
+      held: lso < hw,
+      room: w.maxBytes,
+    };
+    marks.push(mark);
     const base = {
       partitionIndex: w.partitionIndex,
       highWatermark: BigInt(hw),
@@ -107,6 +133,7 @@ async function readAll(
             });
       total += records.length;
       remaining -= records.length;
+      mark.room = Math.max(0, w.maxBytes - records.length);
       const aborted = readCommitted && records.length > 0 ? abortedIn(p, w.fetchOffset, records) : null;
       parts.push(
         aborted === null
@@ -119,7 +146,7 @@ async function readAll(
     }
   }
   const anyError = perTopic.some((parts) => parts.some((x) => (x.errorCode ?? 0) !== 0));
-  return { perTopic, total, anyError };
+  return { perTopic, total, anyError, marks };
 }
 
 /** The aborted transactions that the batches read from `from` overlap (Kafka's fetch rule), or null. */
@@ -195,11 +222,12 @@ export const fetch = defineApi({
         taken.push(buf);
         return buf;
       });
-      if (round.total >= minBytes || deadline - b.now() <= 0 || round.anyError) break;
-      await waitForMore(wanted, minBytes - round.total, readCommitted, deadline, b);
-      if (b.closing.aborted) break;
-      // The partitions are read again: nothing of this round goes into the answer.
+      const done = round.total >= minBytes || round.anyError || b.closing.aborted;
+      if (done || deadline - b.now() <= 0) break;
+      // The partitions will be read again: nothing of this round goes into the answer.
       for (const buf of taken) ctx.releaseResponseBuffer(buf);
+      const needed = minBytes - round.total;
+      await waitForMore(wanted, round.marks, needed, req.maxBytes - round.total, readCommitted, deadline, b);
     }
     const responses: Input<FetchableTopicResponse>[] = topics.map((t, i) => ({
       ...t,
@@ -210,33 +238,36 @@ export const fetch = defineApi({
 });
 
 /**
- * Waits until the partitions may hold `needed` more bytes than when they were read, judged by
- * the bytes appended to them since (so a long poll is not read again for every small append),
- * or something else changed on one of them (a wake without an append, such as a deletion; a
- * read_committed reader's last stable offset), the deadline passes, or the broker closes.
+ * Waits until reading again may reach MinBytes, the deadline passes, or the broker closes. Reading
+ * again may help once the bytes appended since each partition was read (up to what it may still
+ * add to the answer) make up the `needed` bytes, so a long poll is not read again for every small
+ * append; or once something else changed: a partition deleted, promoted or closed, or, for
+ * read_committed, a last stable offset an open transaction held back moved (its commit shows
+ * bytes appended before).
  */
 async function waitForMore(
   wanted: Wanted[],
+  marks: readonly Mark[],
   needed: number,
+  room: number,
   readCommitted: boolean,
   deadline: number,
   b: BrokerContext,
 ): Promise<void> {
-  const logs = wanted.flatMap((w) => (w.partition === undefined ? [] : [w.partition.log]));
-  const bytesBefore = logs.map((log) => log.appendedBytes);
-  const stableBefore = logs.map((log) => log.lastStableOffset);
-  for (;;) {
-    const wait = deadline - b.now();
-    if (wait <= 0) return;
-    await waitForAppend(wanted, wait, b.closing);
-    if (b.closing.aborted) return;
+  const ready = (): boolean => {
     let grown = 0;
-    let changed = false;
-    logs.forEach((log, i) => {
-      grown += log.appendedBytes - (bytesBefore[i] as number);
-      if (readCommitted && log.lastStableOffset !== stableBefore[i]) changed = true;
-    });
-    if (grown === 0 || grown >= needed || changed) return;
+    for (const m of marks) {
+      if (m.partition.changes !== m.changes) return true;
+      if (readCommitted && m.held && m.partition.log.lastStableOffset !== m.lastStableOffset) return true;
+      grown += Math.min(m.partition.log.appendedBytes - m.appendedBytes, m.room);
+    }
+    return Math.min(grown, room) >= needed;
+  };
+  // Appends made while the round was being read count too: their wake-ups came before this wait.
+  while (!ready()) {
+    const wait = deadline - b.now();
+    if (wait <= 0 || b.closing.aborted) return;
+    await waitForAppend(wanted, wait, b.closing);
   }
 }
 
