@@ -3,14 +3,31 @@
 // append, and it still answers at once when a commit makes data it waits for visible, when its
 // topic is deleted, and when bytes arrived while it was reading.
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import kafkajs from "kafkajs";
 import { Admin } from "../../../src/client/admin.ts";
 import { Cluster } from "../../../src/client/cluster.ts";
 import { fetchRaw } from "../../../src/client/consumer.ts";
 import { Producer } from "../../../src/client/producer.ts";
 import type { PartitionLog } from "../../../src/broker/log/partition-log.ts";
-import { startTestBroker } from "../broker-helpers.ts";
+import { startTestBroker, type TestBroker } from "../broker-helpers.ts";
+
+/** A broker in this process with one topic, a client for producing and one for the long poll. */
+async function setup(
+  t: TestContext,
+  topic: string,
+  partitions: number,
+): Promise<{ broker: TestBroker; bootstrap: string; admin: Admin; producer: Producer; consumer: Cluster }> {
+  const broker = await startTestBroker();
+  t.after(() => broker.destroy());
+  const bootstrap = `${broker.host}:${broker.port}`;
+  const cluster = new Cluster({ bootstrap });
+  const consumer = new Cluster({ bootstrap });
+  t.after(() => Promise.all([cluster.close(), consumer.close()]));
+  const admin = new Admin(cluster);
+  await admin.createTopics([{ name: topic, numPartitions: partitions }]);
+  return { broker, bootstrap, admin, producer: new Producer(cluster, { acks: 1 }), consumer };
+}
 
 /** Counts the reads of a partition's log (the broker runs in this process). */
 function countReads(log: PartitionLog): { reads: number } {
@@ -25,16 +42,10 @@ function countReads(log: PartitionLog): { reads: number } {
 
 for (const isolationLevel of [0, 1]) {
   test(`a long poll (isolation level ${isolationLevel}) is read again once enough bytes may be there, not for every small append`, async (t) => {
-    const broker = await startTestBroker();
-    t.after(() => broker.destroy());
-    const cluster = new Cluster({ bootstrap: `${broker.host}:${broker.port}` });
-    t.after(() => cluster.close());
-    await new Admin(cluster).createTopics([{ name: "poll", numPartitions: 1 }]);
+    const { broker, producer, consumer } = await setup(t, "poll", 1);
     const partition = broker.context.topics.partition("poll", 0);
     assert.ok(partition !== undefined);
     const counter = countReads(partition.log);
-    const consumer = new Cluster({ bootstrap: `${broker.host}:${broker.port}` });
-    t.after(() => consumer.close());
     const minBytes = 64 * 1024;
     let answered = false;
     const fetching = fetchRaw(consumer, [{ topic: "poll", partition: 0, offset: 0n }], {
@@ -45,7 +56,6 @@ for (const isolationLevel of [0, 1]) {
       answered = true;
       return r;
     });
-    const producer = new Producer(cluster, { acks: 1 });
     let appends = 0;
     while (!answered && appends < 2000) {
       await producer.send("poll", [{ value: Buffer.alloc(300, appends % 256) }], { partition: 0 });
@@ -61,12 +71,7 @@ for (const isolationLevel of [0, 1]) {
 }
 
 test("a read_committed long poll answers when a commit makes the data it waits for visible", async (t) => {
-  const broker = await startTestBroker();
-  t.after(() => broker.destroy());
-  const bootstrap = `${broker.host}:${broker.port}`;
-  const cluster = new Cluster({ bootstrap });
-  t.after(() => cluster.close());
-  await new Admin(cluster).createTopics([{ name: "txn-poll", numPartitions: 1 }]);
+  const { bootstrap, consumer } = await setup(t, "txn-poll", 1);
   const kafka = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
   const producer = kafka.producer({ transactionalId: "txn-poll", maxInFlightRequests: 1, idempotent: true });
   await producer.connect();
@@ -78,7 +83,7 @@ test("a read_committed long poll answers when a commit makes the data it waits f
     messages: Array.from({ length: 100 }, (_, i) => ({ value: Buffer.alloc(1000, i), partition: 0 })),
   });
   const started = Date.now();
-  const fetching = fetchRaw(cluster, [{ topic: "txn-poll", partition: 0, offset: 0n }], {
+  const fetching = fetchRaw(consumer, [{ topic: "txn-poll", partition: 0, offset: 0n }], {
     maxWaitMs: 15_000,
     minBytes: 50 * 1024,
     isolationLevel: 1,
@@ -93,21 +98,14 @@ test("a read_committed long poll answers when a commit makes the data it waits f
 });
 
 test("a long poll ends at once when its topic is deleted, even after an append that was not enough", async (t) => {
-  const broker = await startTestBroker();
-  t.after(() => broker.destroy());
-  const cluster = new Cluster({ bootstrap: `${broker.host}:${broker.port}` });
-  t.after(() => cluster.close());
-  const admin = new Admin(cluster);
-  await admin.createTopics([{ name: "doomed", numPartitions: 1 }]);
-  const consumer = new Cluster({ bootstrap: `${broker.host}:${broker.port}` });
-  t.after(() => consumer.close());
+  const { admin, producer, consumer } = await setup(t, "doomed", 1);
   const started = Date.now();
   const fetching = fetchRaw(consumer, [{ topic: "doomed", partition: 0, offset: 0n }], {
     maxWaitMs: 15_000,
     minBytes: 1 << 20,
   });
   await new Promise((resolve) => setTimeout(resolve, 100));
-  await new Producer(cluster, { acks: 1 }).send("doomed", [{ value: Buffer.alloc(100) }], { partition: 0 });
+  await producer.send("doomed", [{ value: Buffer.alloc(100) }], { partition: 0 });
   await new Promise((resolve) => setTimeout(resolve, 100));
   await admin.deleteTopics(["doomed"]);
   const [fetched] = await fetching;
@@ -117,12 +115,7 @@ test("a long poll ends at once when its topic is deleted, even after an append t
 });
 
 test("bytes appended to a partition while the others are being read count toward MinBytes", async (t) => {
-  const broker = await startTestBroker();
-  t.after(() => broker.destroy());
-  const cluster = new Cluster({ bootstrap: `${broker.host}:${broker.port}` });
-  t.after(() => cluster.close());
-  await new Admin(cluster).createTopics([{ name: "during", numPartitions: 2 }]);
-  const producer = new Producer(cluster, { acks: 1 });
+  const { broker, producer, consumer } = await setup(t, "during", 2);
   await producer.send("during", [{ value: Buffer.alloc(1000) }], { partition: 0 });
   // The first read of partition 1 is held until partition 0 (already read) has grown.
   const p1 = broker.context.topics.partition("during", 1);
@@ -137,8 +130,6 @@ test("bytes appended to a partition while the others are being read count toward
   };
   // partition 1 has no data, so its read happens only if asked from an offset with data: give it one.
   await producer.send("during", [{ value: Buffer.alloc(10) }], { partition: 1 });
-  const consumer = new Cluster({ bootstrap: `${broker.host}:${broker.port}` });
-  t.after(() => consumer.close());
   const started = Date.now();
   const fetching = fetchRaw(
     consumer,
@@ -161,21 +152,14 @@ test("bytes appended to a partition while the others are being read count toward
 });
 
 test("a long poll that its size limits keep below MinBytes waits out its time without reading for every append", async (t) => {
-  const broker = await startTestBroker();
-  t.after(() => broker.destroy());
-  const cluster = new Cluster({ bootstrap: `${broker.host}:${broker.port}` });
-  t.after(() => cluster.close());
-  await new Admin(cluster).createTopics([{ name: "capped", numPartitions: 1 }]);
+  const { broker, producer, consumer } = await setup(t, "capped", 1);
   const partition = broker.context.topics.partition("capped", 0);
   assert.ok(partition !== undefined);
-  const producer = new Producer(cluster, { acks: 1 });
   // More than the partition limit is there from the start.
   for (let i = 0; i < 200; i++) {
     await producer.send("capped", [{ value: Buffer.alloc(170, i) }], { partition: 0 });
   }
   const counter = countReads(partition.log);
-  const consumer = new Cluster({ bootstrap: `${broker.host}:${broker.port}` });
-  t.after(() => consumer.close());
   let answered = false;
   const fetching = fetchRaw(consumer, [{ topic: "capped", partition: 0, offset: 0n }], {
     maxWaitMs: 1500,
