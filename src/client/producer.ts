@@ -126,8 +126,8 @@ export class Producer {
   /**
    * Memory for the batches send() builds, given back once the broker has acknowledged them (the
    * request was then written out in full, an attempt that timed out closed its connection, and
-   * nothing else holds the batch). Without it each
-   * batch is fresh external memory, and V8 runs a full collection every few tens of MB.
+   * nothing else holds the batch). Without it each batch is fresh external memory, and V8 runs a
+   * full collection every few tens of MB.
    */
   readonly #batchPool = new FramePool(BATCH_POOL_BYTES, BATCH_POOL_MIN_CLASS_BYTES);
   readonly #allocateBatch = (size: number): Buffer => this.#batchPool.take(size);
